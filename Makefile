@@ -1,0 +1,17 @@
+# The two commands of the README, and the pieces they are made of.
+.PHONY: sandbox sandbox-down test lint bench build
+
+sandbox:        ## set everything up, start a local 3-node TLS cluster in containers, print its status
+	tools/sandbox.sh up
+
+sandbox-down:   ## remove the sandbox containers and network
+	tools/sandbox.sh down
+
+test:           ## set everything up and run the whole test suite
+	tools/test.sh
+
+bench:          ## the JetStream reconcile benchmark (prints figures side by side)
+	tools/bootstrap.sh && . tools/env.sh && python benchmarks/jetstream_reconcile.py
+
+build:          ## build the collection tarball
+	. tools/env.sh && ansible-galaxy collection build --force
