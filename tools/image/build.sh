@@ -40,8 +40,7 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
 
 tar -C "$root" -c . | docker import \
   --change 'CMD ["/sbin/init"]' \
-  --change 'ENV container=docker' \
-  --change 'STOPSIGNAL SIGRTMIN+3' \
+  --change "ENV container=docker" \
   --change "LABEL cim.nats.recipe=$recipe_hash" \
   - "$image" >/dev/null
 echo "built $image"
