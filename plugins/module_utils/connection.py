@@ -1,0 +1,396 @@
+# -*- coding: utf-8 -*-
+# Copyright: cim.nats contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One connection to NATS for every JetStream module: options, environment fallback, TLS,
+authentication, and the JetStream JSON API over request/reply.
+
+``JetStreamClient`` is a synchronous facade over nats-py's asyncio client.  It owns its event
+loop, so callers (single-object modules, the bulk reconcile, tests) stay plain functions and
+one connection can carry hundreds of API calls.  It never reconnects: an error surfaces at
+once, naming the server and the reason.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import asyncio
+import json
+import os
+import socket
+import ssl
+import traceback
+
+NATS_IMPORT_ERROR = None
+try:
+    import nats
+    import nats.errors
+    HAS_NATS = True
+except ImportError:  # pragma: no cover - exercised by the "missing library" path of the modules
+    nats = None
+    HAS_NATS = False
+    NATS_IMPORT_ERROR = traceback.format_exc()
+
+DEFAULT_SERVER = 'nats://localhost:4222'
+
+# Option -> environment variable, as natscli and the nats tools read them.
+ENV_FALLBACKS = {
+    'server': 'NATS_URL',
+    'user': 'NATS_USER',
+    'password': 'NATS_PASSWORD',
+    'token': 'NATS_TOKEN',
+    'nkey_seed_file': 'NATS_NKEY',
+    'creds_file': 'NATS_CREDS',
+    'tls_ca_file': 'NATS_CA',
+    'tls_cert_file': 'NATS_CERT',
+    'tls_key_file': 'NATS_KEY',
+}
+AUTH_OPTIONS = ('user', 'password', 'token', 'nkey_seed', 'nkey_seed_file', 'creds_file')
+CONNECTION_OPTIONS = (
+    'server', 'user', 'password', 'token', 'nkey_seed', 'nkey_seed_file', 'creds_file',
+    'tls_ca_file', 'tls_cert_file', 'tls_key_file', 'tls_hostname', 'connect_timeout',
+    'request_timeout', 'domain',
+)
+
+
+def connection_argument_spec():
+    """Return the argument spec of the connection options shared by all JetStream modules.
+
+    Kept in step with the ``cim.nats.connection`` doc fragment.  Unset options fall back to
+    the environment in ``resolve_connection`` (not through Ansible's ``fallback``), so that a
+    method given in the task (for example ``token``) is never mixed with another method from
+    the environment (for example ``NATS_USER``).
+    """
+    return dict(
+        server=dict(type='list', elements='str', aliases=['servers', 'url']),
+        user=dict(type='str', aliases=['username']),
+        password=dict(type='str', no_log=True),
+        token=dict(type='str', no_log=True),
+        nkey_seed=dict(type='str', no_log=True),
+        nkey_seed_file=dict(type='path'),
+        creds_file=dict(type='path'),
+        tls_ca_file=dict(type='path'),
+        tls_cert_file=dict(type='path'),
+        tls_key_file=dict(type='path', no_log=False),
+        tls_hostname=dict(type='str'),
+        connect_timeout=dict(type='float', default=5.0),
+        request_timeout=dict(type='float', default=10.0),
+        domain=dict(type='str'),
+    )
+
+
+def connection_mutually_exclusive():
+    """Pairs of connection options that cannot be used together (for ``mutually_exclusive``)."""
+    return [
+        ('token', 'user'),
+        ('token', 'creds_file'),
+        ('user', 'creds_file'),
+        ('nkey_seed', 'nkey_seed_file'),
+        ('nkey_seed', 'creds_file'),
+        ('nkey_seed_file', 'creds_file'),
+    ]
+
+
+def connection_required_together():
+    """Groups of connection options that only make sense together (for ``required_together``)."""
+    return [('tls_cert_file', 'tls_key_file')]
+
+
+class NatsError(Exception):
+    """Base of every error this collection raises about NATS; ``str()`` is the user's message."""
+
+
+class NatsConnectionError(NatsError):
+    """No server could be reached, or every server refused us."""
+
+
+class JetStreamUnavailableError(NatsError):
+    """Connected, but nothing answers the JetStream API (disabled, wrong domain, no permission)."""
+
+
+class JetStreamApiError(NatsError):
+    """The JetStream API answered with an error; keeps the server's description and codes."""
+
+    def __init__(self, description, err_code=None, code=None, subject=None):
+        self.description = description
+        self.err_code = err_code
+        self.code = code
+        self.subject = subject
+        codes = []
+        if err_code is not None:
+            codes.append('err_code %s' % err_code)
+        if code is not None:
+            codes.append('status %s' % code)
+        text = description
+        if codes:
+            text = '%s (%s)' % (description, ', '.join(codes))
+        super(JetStreamApiError, self).__init__(text)
+
+
+def resolve_connection(params, environ=None):
+    """Return the effective connection settings: task options, then environment, then defaults.
+
+    ``params`` holds the options of ``connection_argument_spec`` (missing keys count as unset).
+    Authentication comes as a whole from the task when any authentication option is set there,
+    otherwise from ``NATS_CREDS``, ``NATS_NKEY``, ``NATS_TOKEN`` or ``NATS_USER``/``NATS_PASSWORD``.
+    TLS files fall back one by one to ``NATS_CA``, ``NATS_CERT``, ``NATS_KEY``; the server list to
+    ``NATS_URL`` (comma separated) and then ``nats://localhost:4222``.
+    """
+    environ = os.environ if environ is None else environ
+    settings = dict((name, params.get(name)) for name in CONNECTION_OPTIONS)
+
+    def env(name):
+        value = environ.get(ENV_FALLBACKS[name])
+        return value if value else None
+
+    if not settings['server']:
+        url = env('server')
+        settings['server'] = [part.strip() for part in url.split(',') if part.strip()] if url else [DEFAULT_SERVER]
+    elif isinstance(settings['server'], str):
+        settings['server'] = [settings['server']]
+    if not any(settings.get(name) for name in AUTH_OPTIONS):
+        if env('creds_file'):
+            settings['creds_file'] = env('creds_file')
+        elif env('nkey_seed_file'):
+            settings['nkey_seed_file'] = env('nkey_seed_file')
+        elif env('token'):
+            settings['token'] = env('token')
+        elif env('user'):
+            settings['user'] = env('user')
+            settings['password'] = env('password')
+    for name in ('tls_ca_file', 'tls_cert_file', 'tls_key_file'):
+        if not settings[name]:
+            settings[name] = env(name)
+    if settings.get('connect_timeout') is None:
+        settings['connect_timeout'] = 5.0
+    if settings.get('request_timeout') is None:
+        settings['request_timeout'] = 10.0
+    return settings
+
+
+def api_prefix(domain=None):
+    """Return the JetStream API subject prefix, ``$JS.API.`` or ``$JS.<domain>.API.``."""
+    if domain:
+        return '$JS.%s.API.' % domain
+    return '$JS.API.'
+
+
+def _tls_context(settings):
+    """Build the TLS context from the CA / client certificate options, or None when none is set.
+
+    With no option set nats-py still upgrades to TLS when the server requires it (``tls://`` URL
+    or ``tls_required``), verifying against the system's CAs.
+    """
+    if not (settings.get('tls_ca_file') or settings.get('tls_cert_file')):
+        return None
+    context = ssl.create_default_context(purpose=ssl.Purpose.SERVER_AUTH, cafile=settings.get('tls_ca_file'))
+    if settings.get('tls_cert_file'):
+        context.load_cert_chain(settings['tls_cert_file'], settings.get('tls_key_file'))
+    return context
+
+
+def _describe_failure(exc, timeout):
+    """Turn what nats-py or the socket layer raised into a reason a person can act on."""
+    if isinstance(exc, (asyncio.TimeoutError, socket.timeout)):
+        return 'timed out after %ss' % timeout
+    if isinstance(exc, ConnectionRefusedError):
+        return 'connection refused (is nats-server running and listening there?)'
+    if isinstance(exc, socket.gaierror):
+        return 'cannot resolve the host name (%s)' % (exc.strerror or exc)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return 'TLS certificate verification failed: %s' % (exc.verify_message or exc.reason or exc)
+    if isinstance(exc, ssl.SSLError):
+        return 'TLS error: %s' % (exc.reason or exc)
+    if HAS_NATS:
+        if isinstance(exc, nats.errors.AuthorizationError):
+            return 'authorization violation: the server rejected the credentials (user/password, token, nkey or creds)'
+        if isinstance(exc, nats.errors.NoServersError):
+            return 'no server available'
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc) or repr(exc)
+    if text.startswith('nats: '):
+        text = text[len('nats: '):]
+    return text
+
+
+class JetStreamClient:
+    """A synchronous JetStream API client over one nats-py connection.
+
+    Use as a context manager so the connection and its event loop are always closed::
+
+        with JetStreamClient(resolve_connection(params)) as client:
+            info = client.api('STREAM.INFO.ORDERS')
+
+    ``api()`` sends raw JSON and returns the raw JSON answer (nothing dropped by nats-py's
+    dataclasses); errors become ``JetStreamApiError`` with the server's description and codes.
+    """
+
+    def __init__(self, settings):
+        if not HAS_NATS:
+            raise NatsError('the Python library nats-py is required')
+        self.settings = settings
+        self.prefix = api_prefix(settings.get('domain'))
+        self.request_timeout = float(settings.get('request_timeout') or 10.0)
+        self.connect_timeout = float(settings.get('connect_timeout') or 5.0)
+        self._loop = None
+        self._nc = None
+        self.connected_url = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self):
+        self.connect()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.close()
+        return False
+
+    def connect(self):
+        """Open the connection, trying each server in order; raise NatsConnectionError naming each."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        try:
+            self._nc = self._loop.run_until_complete(self._connect())
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self):
+        """Close the connection and the event loop; safe to call twice, never raises."""
+        if self._loop is None:
+            return
+        try:
+            if self._nc is not None:
+                self._loop.run_until_complete(self._close_quietly(self._nc))
+        finally:
+            self._nc = None
+            try:
+                self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            except Exception:  # pragma: no cover - best effort
+                pass
+            self._loop.close()
+            self._loop = None
+
+    @staticmethod
+    async def _close_quietly(nc):
+        try:
+            await asyncio.wait_for(nc.close(), timeout=5)
+        except Exception:
+            pass
+
+    def _connect_options(self):
+        settings = self.settings
+        options = dict(
+            allow_reconnect=False,
+            # nats-py retries a failing server from its pool until max_reconnect_attempts is
+            # exceeded even with allow_reconnect=False: 1 attempt + 1 retry, no wait between.
+            max_reconnect_attempts=1,
+            reconnect_time_wait=0,
+            connect_timeout=self.connect_timeout,
+            dont_randomize=True,
+            name='cim.nats ansible',
+        )
+        context = _tls_context(settings)
+        if context is not None:
+            options['tls'] = context
+        if settings.get('tls_hostname'):
+            options['tls_hostname'] = settings['tls_hostname']
+        if settings.get('user'):
+            options['user'] = settings['user']
+            options['password'] = settings.get('password') or ''
+        if settings.get('token'):
+            options['token'] = settings['token']
+        if settings.get('creds_file'):
+            options['user_credentials'] = settings['creds_file']
+        if settings.get('nkey_seed'):
+            options['nkeys_seed_str'] = settings['nkey_seed'].strip()
+        if settings.get('nkey_seed_file'):
+            options['nkeys_seed'] = settings['nkey_seed_file']
+        return options
+
+    async def _connect(self):
+        failures = []
+        for url in self.settings['server']:
+            reasons = []
+
+            async def on_error(exc, reasons=reasons):
+                reasons.append(exc)
+
+            nc = nats.NATS()
+            try:
+                # A hard upper bound on top of nats-py's own per-step timeout: never hang.
+                await asyncio.wait_for(
+                    nc.connect(servers=[url], error_cb=on_error, **self._connect_options()),
+                    timeout=self.connect_timeout * 2 + 1)
+                self.connected_url = url
+                return nc
+            except Exception as exc:  # every failure is reported with its server below
+                reasons.append(exc)
+                await self._close_quietly(nc)
+            useful = [r for r in reasons if not (HAS_NATS and isinstance(r, nats.errors.NoServersError))] or reasons
+            failures.append('%s: %s' % (url, _describe_failure(useful[0], self.connect_timeout)))
+        raise NatsConnectionError('cannot connect to NATS: %s' % '; '.join(failures))
+
+    # -- information ---------------------------------------------------------------------
+    @property
+    def server_info(self):
+        """The INFO block the server sent on connect (version, name, cluster, domain, ...)."""
+        if self._nc is None:
+            return {}
+        return dict(getattr(self._nc, '_server_info', None) or {})
+
+    # -- requests ------------------------------------------------------------------------
+    def api(self, api_subject, payload=None, allow_errors=()):
+        """Call one JetStream API endpoint and return its decoded JSON answer.
+
+        ``api_subject`` is the part after the prefix, e.g. ``STREAM.INFO.ORDERS``; the prefix
+        honours ``domain``.  ``payload`` is JSON-encoded when not None.  An error answer raises
+        ``JetStreamApiError`` unless its ``err_code`` is in ``allow_errors``, in which case the
+        answer (with its ``error`` key) is returned.
+        """
+        subject = self.prefix + api_subject
+        body = b'' if payload is None else json.dumps(payload).encode('utf-8')
+        raw = self._loop.run_until_complete(self._request(subject, body))
+        try:
+            answer = json.loads(raw.decode('utf-8')) if raw else {}
+        except ValueError:
+            raise JetStreamApiError('the JetStream API sent an answer that is not JSON: %r' % raw[:200], subject=subject)
+        error = answer.get('error') if isinstance(answer, dict) else None
+        if error:
+            if error.get('err_code') in allow_errors:
+                return answer
+            raise JetStreamApiError(error.get('description') or 'unknown error', error.get('err_code'),
+                                    error.get('code'), subject)
+        return answer
+
+    async def _request(self, subject, body):
+        where = 'domain %r' % self.settings['domain'] if self.settings.get('domain') else 'this account'
+        try:
+            msg = await self._nc.request(subject, body, timeout=self.request_timeout)
+        except nats.errors.NoRespondersError:
+            raise JetStreamUnavailableError(
+                'no JetStream answers on %s at %s: JetStream is not enabled for %s, the domain is wrong, '
+                'or the user may not publish there' % (subject, self.connected_url, where))
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            raise JetStreamUnavailableError(
+                'no answer from JetStream on %s at %s within %ss (is JetStream enabled for %s, and is the '
+                'meta leader available?)' % (subject, self.connected_url, self.request_timeout, where))
+        except nats.errors.Error as exc:
+            raise NatsConnectionError('request on %s to %s failed: %s' % (
+                subject, self.connected_url, _describe_failure(exc, self.request_timeout)))
+        return msg.data
+
+    def paged(self, api_subject, key, payload=None):
+        """Collect every item of a paged list endpoint (STREAM.NAMES, STREAM.LIST, CONSUMER.LIST...)."""
+        items = []
+        request = dict(payload or {})
+        while True:
+            request['offset'] = len(items)
+            answer = self.api(api_subject, request)
+            page = answer.get(key) or []
+            items.extend(page)
+            total = answer.get('total', 0)
+            if not page or len(items) >= total:
+                return items

@@ -1,0 +1,868 @@
+# -*- coding: utf-8 -*-
+# Copyright: cim.nats contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one model of JetStream configurations in this collection.
+
+Pure functions only (no Ansible, no network), shared by every module and by the bulk
+reconcile:
+
+* ``normalize_stream_config`` / ``normalize_consumer_config`` fill in the defaults the server
+  fills in, express durations in nanoseconds, drop server-written ``_nats.*`` metadata and put
+  lists in a canonical order, so two configs compare equal exactly when the server would
+  treat them alike;
+* ``STREAM_FIELDS`` / ``CONSUMER_FIELDS`` classify every field by the server's update rules;
+* ``plan_stream`` / ``plan_consumer`` compare a desired config with the server's and decide
+  create, update, none, refuse, recreate or delete, listing each changed field with its old and
+  new value and, when refusing, why and what to do;
+* ``kv_bucket_stream_config`` / ``object_store_stream_config`` derive the stream behind a KV
+  bucket or an object store, so buckets go through the same stream model.
+
+Configs are plain dicts shaped like the JetStream JSON API (``nats stream info --json``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import re
+
+from ansible_collections.cim.nats.plugins.module_utils.units import (
+    MINUTE,
+    format_duration,
+    normalize_timestamp,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Field rules
+# ---------------------------------------------------------------------------------------------
+UPDATABLE = 'updatable'
+IMMUTABLE = 'immutable'
+TURN_ON_ONLY = 'turn_on_only'
+CONDITIONAL = 'conditional'
+
+
+class KeepCurrent:
+    """Marker for a field the caller does not manage: the server's current value is kept."""
+
+    def __repr__(self):
+        return 'KEEP'
+
+
+KEEP = KeepCurrent()
+
+
+class ModelError(ValueError):
+    """A desired configuration that is invalid before the server is even asked."""
+
+
+class Field:
+    """One configuration field: its JSON name, how it is compared and whether it can change."""
+
+    def __init__(self, name, kind, rule=UPDATABLE, why=None):
+        self.name = name
+        self.kind = kind
+        self.rule = rule
+        self.why = why
+
+
+def _fields(*fields):
+    return dict((field.name, field) for field in fields)
+
+
+STREAM_FIELDS = _fields(
+    Field('name', 'str', IMMUTABLE, 'the name identifies the stream'),
+    Field('description', 'str'),
+    Field('subjects', 'subjects'),
+    Field('retention', 'str', CONDITIONAL, 'retention can change between limits and interest, never to or from workqueue'),
+    Field('max_consumers', 'limit'),
+    Field('max_msgs', 'limit'),
+    Field('max_bytes', 'limit'),
+    Field('max_age', 'duration'),
+    Field('max_msgs_per_subject', 'limit'),
+    Field('max_msg_size', 'limit'),
+    Field('discard', 'str'),
+    Field('discard_new_per_subject', 'bool'),
+    Field('storage', 'str', IMMUTABLE, 'the storage type is fixed when the stream is created'),
+    Field('num_replicas', 'int'),
+    Field('no_ack', 'bool'),
+    Field('duplicate_window', 'duration'),
+    Field('placement', 'placement'),
+    Field('mirror', 'source', CONDITIONAL, 'a mirror can be removed (promoting the stream) but not added or changed'),
+    Field('sources', 'sources'),
+    Field('compression', 'str'),
+    Field('first_seq', 'int', IMMUTABLE, 'the first sequence only applies when the stream is created'),
+    Field('subject_transform', 'transform'),
+    Field('republish', 'republish'),
+    Field('allow_direct', 'bool'),
+    Field('mirror_direct', 'bool'),
+    Field('sealed', 'bool', TURN_ON_ONLY, 'a sealed stream can never be unsealed'),
+    Field('deny_delete', 'bool', TURN_ON_ONLY, 'deny_delete can be turned on, never off'),
+    Field('deny_purge', 'bool', TURN_ON_ONLY, 'deny_purge can be turned on, never off'),
+    Field('allow_rollup_hdrs', 'bool'),
+    Field('consumer_limits', 'consumer_limits'),
+    Field('allow_msg_ttl', 'bool', TURN_ON_ONLY, 'per-message TTLs can be turned on, never off'),
+    Field('subject_delete_marker_ttl', 'duration'),
+    Field('metadata', 'metadata'),
+)
+
+CONSUMER_FIELDS = _fields(
+    Field('name', 'str', IMMUTABLE, 'the name identifies the consumer'),
+    Field('durable_name', 'str', IMMUTABLE, 'the name identifies the consumer'),
+    Field('description', 'str'),
+    Field('deliver_policy', 'str', IMMUTABLE, 'the deliver policy is fixed when the consumer is created'),
+    Field('opt_start_seq', 'int', IMMUTABLE, 'the start sequence is fixed when the consumer is created'),
+    Field('opt_start_time', 'time', IMMUTABLE, 'the start time is fixed when the consumer is created'),
+    Field('ack_policy', 'str', IMMUTABLE, 'the ack policy is fixed when the consumer is created'),
+    Field('ack_wait', 'duration'),
+    Field('max_deliver', 'limit'),
+    Field('backoff', 'durations'),
+    Field('filter_subject', 'str'),
+    Field('filter_subjects', 'list'),
+    Field('replay_policy', 'str', IMMUTABLE, 'the replay policy is fixed when the consumer is created'),
+    Field('rate_limit_bps', 'int'),
+    Field('sample_freq', 'str'),
+    Field('max_waiting', 'int', IMMUTABLE, 'max_waiting is fixed when the consumer is created'),
+    Field('max_ack_pending', 'int'),
+    Field('flow_control', 'bool', IMMUTABLE, 'flow control is fixed when the consumer is created'),
+    Field('headers_only', 'bool'),
+    Field('max_batch', 'int'),
+    Field('max_expires', 'duration'),
+    Field('deliver_subject', 'str', CONDITIONAL, 'a pull consumer cannot become a push consumer nor the reverse'),
+    Field('deliver_group', 'str'),
+    Field('idle_heartbeat', 'duration', IMMUTABLE, 'the idle heartbeat is fixed when the consumer is created'),
+    Field('inactive_threshold', 'duration'),
+    Field('num_replicas', 'int'),
+    Field('mem_storage', 'bool', IMMUTABLE, 'the storage type is fixed when the consumer is created'),
+    Field('metadata', 'metadata'),
+)
+
+STREAM_RETENTIONS = ('limits', 'interest', 'workqueue')
+STREAM_STORAGES = ('file', 'memory')
+STREAM_DISCARDS = ('old', 'new')
+STREAM_COMPRESSIONS = ('none', 's2')
+CONSUMER_DELIVER_POLICIES = ('all', 'last', 'new', 'by_start_sequence', 'by_start_time', 'last_per_subject')
+CONSUMER_ACK_POLICIES = ('explicit', 'none', 'all')
+CONSUMER_REPLAY_POLICIES = ('instant', 'original')
+
+# Server constants (nats-server server/stream.go, server/consumer.go, server/jetstream_api.go).
+DEFAULT_DUPLICATE_WINDOW = 2 * MINUTE
+DEFAULT_ACK_WAIT = 30 * 1000 * 1000 * 1000
+DEFAULT_MAX_ACK_PENDING = 1000
+DEFAULT_MAX_WAITING = 512
+KV_MAX_HISTORY = 64
+
+# Server-written metadata; never part of what a user declares.
+SERVER_METADATA_PREFIX = '_nats'
+
+_ASSET_NAME = re.compile(r'^[^.*>\s\\/]+$')
+_BUCKET_NAME = re.compile(r'^[a-zA-Z0-9_-]+$')
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical forms
+# ---------------------------------------------------------------------------------------------
+def _limit(value):
+    """Counts and sizes where 0 or anything below -1 means unlimited (-1), as the server does."""
+    if value is None:
+        return -1
+    value = int(value)
+    if value == 0 or value < -1:
+        return -1
+    return value
+
+
+def _int(value):
+    return int(value) if value is not None else 0
+
+
+def _metadata(value):
+    return dict((str(k), str(v)) for k, v in (value or {}).items()
+                if not str(k).startswith(SERVER_METADATA_PREFIX))
+
+
+def _transforms(value):
+    out = []
+    for item in value or []:
+        out.append({'src': item.get('src') or '', 'dest': item.get('dest') or ''})
+    return out
+
+
+def _source(value):
+    """A mirror or source in canonical form: only the keys that differ from their defaults."""
+    if not value:
+        return None
+    out = {'name': value.get('name') or ''}
+    if value.get('opt_start_seq'):
+        out['opt_start_seq'] = int(value['opt_start_seq'])
+    if value.get('opt_start_time'):
+        out['opt_start_time'] = normalize_timestamp(value['opt_start_time'])
+    if value.get('filter_subject'):
+        out['filter_subject'] = value['filter_subject']
+    if value.get('subject_transforms'):
+        out['subject_transforms'] = _transforms(value['subject_transforms'])
+    external = value.get('external')
+    if external and (external.get('api') or external.get('deliver')):
+        out['external'] = {'api': external.get('api') or '', 'deliver': external.get('deliver') or ''}
+    consumer = value.get('consumer')
+    if consumer and (consumer.get('name') or consumer.get('deliver_subject')):
+        out['consumer'] = {'name': consumer.get('name') or '', 'deliver_subject': consumer.get('deliver_subject') or ''}
+    return out
+
+
+def _sort_key(item):
+    return json.dumps(item, sort_keys=True)
+
+
+def _placement(value):
+    if not value:
+        return None
+    out = {}
+    if value.get('cluster'):
+        out['cluster'] = value['cluster']
+    if value.get('tags'):
+        out['tags'] = sorted(value['tags'])
+    if value.get('preferred'):
+        out['preferred'] = value['preferred']
+    return out or None
+
+
+def _republish(value):
+    if not value or not value.get('dest'):
+        return None
+    return {'src': value.get('src') or '>', 'dest': value['dest'], 'headers_only': bool(value.get('headers_only'))}
+
+
+def _transform(value):
+    if not value or not (value.get('src') or value.get('dest')):
+        return None
+    return {'src': value.get('src') or '', 'dest': value.get('dest') or ''}
+
+
+def _consumer_limits(value):
+    value = value or {}
+    return {'inactive_threshold': _int(value.get('inactive_threshold')),
+            'max_ack_pending': _int(value.get('max_ack_pending'))}
+
+
+def _present(config):
+    """The config without ``KEEP`` markers (a marker means "whatever the server has")."""
+    return dict((k, v) for k, v in (config or {}).items() if v is not KEEP)
+
+
+def normalize_stream_config(config):
+    """Return the canonical form of a stream config (API-shaped dict), as the server would store it.
+
+    Every field of ``STREAM_FIELDS`` is present; omitted fields get the server's defaults
+    (including the dependent ones: ``subjects`` defaults to the stream name unless it mirrors
+    or sources, ``duplicate_window`` to 2m or ``max_age`` when shorter, none for mirrors and
+    sourced streams); the adjustments the server makes are made too (sealing, delete markers,
+    message schedules); durations are nanoseconds; ``_nats.*`` metadata is dropped; subjects,
+    sources and placement tags are sorted.  Unknown keys are dropped.  Idempotent.
+    """
+    c = _present(config)
+    out = {}
+    out['name'] = c.get('name') or ''
+    out['description'] = c.get('description') or ''
+    out['retention'] = c.get('retention') or 'limits'
+    out['storage'] = c.get('storage') or 'file'
+    out['num_replicas'] = int(c.get('num_replicas') or 0) or 1
+    for key in ('max_consumers', 'max_msgs', 'max_bytes', 'max_msgs_per_subject', 'max_msg_size'):
+        out[key] = _limit(c.get(key))
+    out['max_age'] = _int(c.get('max_age'))
+    out['discard'] = c.get('discard') or 'old'
+    for key in ('discard_new_per_subject', 'no_ack', 'allow_direct', 'mirror_direct', 'sealed', 'deny_delete',
+                'deny_purge', 'allow_rollup_hdrs', 'allow_msg_ttl'):
+        out[key] = bool(c.get(key))
+    out['compression'] = c.get('compression') or 'none'
+    out['first_seq'] = _int(c.get('first_seq'))
+    out['placement'] = _placement(c.get('placement'))
+    out['mirror'] = _source(c.get('mirror'))
+    out['sources'] = sorted((_source(s) for s in c.get('sources') or [] if s), key=_sort_key)
+    out['subject_transform'] = _transform(c.get('subject_transform'))
+    out['republish'] = _republish(c.get('republish'))
+    out['consumer_limits'] = _consumer_limits(c.get('consumer_limits'))
+    out['subject_delete_marker_ttl'] = _int(c.get('subject_delete_marker_ttl'))
+    out['metadata'] = _metadata(c.get('metadata'))
+
+    sourcing = bool(out['mirror']) or bool(out['sources'])
+    out['subjects'] = sorted(set(c.get('subjects') or []))
+    if not out['subjects'] and not sourcing and out['name']:
+        out['subjects'] = [out['name']]
+    duplicates = _int(c.get('duplicate_window'))
+    if duplicates <= 0:
+        duplicates = 0
+        if not sourcing:
+            duplicates = DEFAULT_DUPLICATE_WINDOW
+            if 0 < out['max_age'] < DEFAULT_DUPLICATE_WINDOW:
+                duplicates = out['max_age']
+    out['duplicate_window'] = duplicates
+
+    # What the server does on its own (server/stream.go checkStreamCfg, configUpdateCheck).
+    if out['subject_delete_marker_ttl'] > 0:
+        out['allow_msg_ttl'] = True
+        out['allow_rollup_hdrs'] = True
+        out['deny_purge'] = False
+    if c.get('allow_msg_schedules'):
+        out['allow_rollup_hdrs'] = True
+        out['deny_purge'] = False
+    if out['sealed']:
+        out['max_age'] = 0
+        out['discard'] = 'new'
+        out['deny_delete'] = True
+        out['deny_purge'] = True
+        out['allow_rollup_hdrs'] = False
+    return out
+
+
+def normalize_consumer_config(config, stream_config=None, account_limits=None):
+    """Return the canonical form of a consumer config, as the server would store it.
+
+    Defaults that depend on the stream come from ``stream_config`` (its ``consumer_limits``);
+    the default ``max_ack_pending`` is also capped by ``account_limits['max_ack_pending']``.
+    ``name`` and ``durable_name`` are both the consumer's name.  ``ack_wait`` is ``backoff[0]``
+    when a backoff is set, as the server makes it.  Unknown keys are dropped.  Idempotent.
+    """
+    c = _present(config)
+    limits = _consumer_limits((stream_config or {}).get('consumer_limits'))
+    out = {}
+    name = c.get('durable_name') or c.get('name') or ''
+    out['name'] = name
+    out['durable_name'] = name
+    out['description'] = c.get('description') or ''
+    out['deliver_policy'] = c.get('deliver_policy') or 'all'
+    out['opt_start_seq'] = _int(c.get('opt_start_seq'))
+    out['opt_start_time'] = normalize_timestamp(c.get('opt_start_time'))
+    out['ack_policy'] = c.get('ack_policy') or 'none'
+    out['backoff'] = [int(d) for d in c.get('backoff') or []]
+    out['max_deliver'] = _limit(c.get('max_deliver'))
+    out['filter_subject'] = c.get('filter_subject') or ''
+    out['filter_subjects'] = list(c.get('filter_subjects') or [])
+    out['replay_policy'] = c.get('replay_policy') or 'instant'
+    out['rate_limit_bps'] = _int(c.get('rate_limit_bps'))
+    out['sample_freq'] = (c.get('sample_freq') or '').strip()
+    out['flow_control'] = bool(c.get('flow_control'))
+    out['headers_only'] = bool(c.get('headers_only'))
+    out['max_batch'] = max(_int(c.get('max_batch')), 0)
+    out['max_expires'] = max(_int(c.get('max_expires')), 0)
+    out['deliver_subject'] = c.get('deliver_subject') or ''
+    out['deliver_group'] = c.get('deliver_group') or ''
+    out['idle_heartbeat'] = max(_int(c.get('idle_heartbeat')), 0)
+    out['num_replicas'] = _int(c.get('num_replicas'))
+    out['mem_storage'] = bool(c.get('mem_storage'))
+    out['metadata'] = _metadata(c.get('metadata'))
+
+    max_waiting = max(_int(c.get('max_waiting')), 0)
+    if max_waiting == 0 and not out['deliver_subject']:
+        max_waiting = DEFAULT_MAX_WAITING
+    out['max_waiting'] = max_waiting
+
+    ack_wait = _int(c.get('ack_wait'))
+    if out['backoff']:
+        ack_wait = out['backoff'][0]
+    elif ack_wait <= 0 and out['ack_policy'] in ('explicit', 'all'):
+        ack_wait = DEFAULT_ACK_WAIT
+    out['ack_wait'] = max(ack_wait, 0)
+
+    max_ack_pending = _int(c.get('max_ack_pending'))
+    if max_ack_pending < -1:
+        max_ack_pending = -1
+    if max_ack_pending == 0:
+        max_ack_pending = limits['max_ack_pending']
+    if max_ack_pending == 0 and out['ack_policy'] != 'none':
+        max_ack_pending = DEFAULT_MAX_ACK_PENDING
+        cap = int((account_limits or {}).get('max_ack_pending') or 0)
+        if 0 < cap < max_ack_pending:
+            max_ack_pending = cap
+    out['max_ack_pending'] = max_ack_pending
+
+    out['inactive_threshold'] = max(_int(c.get('inactive_threshold')), 0) or limits['inactive_threshold']
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Buckets are streams
+# ---------------------------------------------------------------------------------------------
+def kv_stream_name(bucket):
+    """The stream that holds KV bucket ``bucket``."""
+    return 'KV_%s' % bucket
+
+
+def object_store_stream_name(bucket):
+    """The stream that holds object store ``bucket``."""
+    return 'OBJ_%s' % bucket
+
+
+# Stream fields a bucket module does not manage: whatever the server has is kept, so a bucket
+# made by another client (mirrors, sources, TTL markers) is never silently changed.
+BUCKET_UNMANAGED = ('mirror', 'sources', 'mirror_direct', 'allow_msg_ttl', 'subject_delete_marker_ttl',
+                    'consumer_limits', 'first_seq', 'sealed', 'deny_purge', 'no_ack', 'subject_transform',
+                    'discard_new_per_subject', 'retention')
+
+
+def _check_bucket(bucket):
+    if not bucket or not _BUCKET_NAME.match(bucket):
+        raise ModelError('bucket name %r is invalid: use only letters, digits, "_" and "-"' % (bucket,))
+
+
+def kv_bucket_stream_config(bucket, history=None, ttl=None, max_value_size=None, max_bytes=None, storage=None,
+                            num_replicas=None, compression=None, placement=None, republish=None,
+                            description=None, metadata=None):
+    """Return the stream config behind a KV bucket, as the NATS clients create it (ADR-8).
+
+    ``ttl`` is in nanoseconds, sizes in bytes; ``None`` means the default.  The bucket's fixed
+    settings (subjects ``$KV.<bucket>.>``, roll-ups, deny delete, discard new, direct get) are
+    set; the stream fields a bucket does not expose are ``KEEP``.
+    """
+    _check_bucket(bucket)
+    if history is not None and not 1 <= history <= KV_MAX_HISTORY:
+        raise ModelError('history must be between 1 and %d, not %s' % (KV_MAX_HISTORY, history))
+    config = {
+        'name': kv_stream_name(bucket),
+        'subjects': ['$KV.%s.>' % bucket],
+        'max_msgs_per_subject': history or 1,
+        'max_msgs': -1,
+        'max_consumers': -1,
+        'allow_rollup_hdrs': True,
+        'deny_delete': True,
+        'discard': 'new',
+        'allow_direct': True,
+    }
+    _set(config, 'description', description)
+    _set(config, 'max_age', ttl)
+    _set(config, 'max_msg_size', max_value_size)
+    _set(config, 'max_bytes', max_bytes)
+    _set(config, 'storage', storage)
+    _set(config, 'num_replicas', num_replicas)
+    _set(config, 'compression', compression)
+    _set(config, 'placement', placement)
+    _set(config, 'republish', republish)
+    _set(config, 'metadata', metadata)
+    for key in BUCKET_UNMANAGED:
+        config[key] = KEEP
+    return config
+
+
+def object_store_stream_config(bucket, ttl=None, max_bytes=None, storage=None, num_replicas=None,
+                               compression=None, placement=None, description=None, metadata=None):
+    """Return the stream config behind an object store, as the NATS clients create it (ADR-20).
+
+    Subjects ``$O.<bucket>.C.>`` and ``$O.<bucket>.M.>``, roll-ups, discard new, direct get;
+    ``ttl`` in nanoseconds; unexposed stream fields are ``KEEP``.
+    """
+    _check_bucket(bucket)
+    config = {
+        'name': object_store_stream_name(bucket),
+        'subjects': ['$O.%s.C.>' % bucket, '$O.%s.M.>' % bucket],
+        'allow_rollup_hdrs': True,
+        'discard': 'new',
+        'allow_direct': True,
+    }
+    _set(config, 'description', description)
+    _set(config, 'max_age', ttl)
+    _set(config, 'max_bytes', max_bytes)
+    _set(config, 'storage', storage)
+    _set(config, 'num_replicas', num_replicas)
+    _set(config, 'compression', compression)
+    _set(config, 'placement', placement)
+    _set(config, 'metadata', metadata)
+    for key in BUCKET_UNMANAGED + ('deny_delete',):
+        config[key] = KEEP
+    return config
+
+
+def _set(config, key, value):
+    if value is not None:
+        config[key] = value
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation of desired configs (what the server would refuse anyway, said earlier and better)
+# ---------------------------------------------------------------------------------------------
+def validate_stream_config(config):
+    """Raise ModelError for a desired stream config the server would reject outright."""
+    name = config.get('name')
+    if not name or not _ASSET_NAME.match(name):
+        raise ModelError('stream name %r is invalid: it must not be empty nor contain ".", "*", ">", "/", "\\" '
+                         'or white space' % (name,))
+    if config.get('mirror') not in (None, KEEP) and config.get('subjects') not in (None, KEEP, []):
+        raise ModelError('stream %s: a mirror cannot have subjects; remove subjects or mirror' % name)
+    if config.get('mirror') not in (None, KEEP) and config.get('sources') not in (None, KEEP, []):
+        raise ModelError('stream %s: a mirror cannot also have sources' % name)
+    if config.get('discard_new_per_subject') is True:
+        if config.get('discard') != 'new' or not config.get('max_msgs_per_subject') or config['max_msgs_per_subject'] < 1:
+            raise ModelError('stream %s: discard_new_per_subject needs discard: new and max_msgs_per_subject > 0' % name)
+    if config.get('deny_purge') is True and config.get('allow_rollup_hdrs') is True:
+        raise ModelError('stream %s: allow_rollup_hdrs needs the purge permission; it cannot be used with '
+                         'deny_purge' % name)
+    max_age = config.get('max_age') or 0
+    duplicates = config.get('duplicate_window') or 0
+    if max_age not in (0, KEEP) and max_age < 100 * 1000 * 1000:
+        raise ModelError('stream %s: max_age must be 0 (unlimited) or at least 100ms' % name)
+    if duplicates not in (0, KEEP) and max_age not in (0, KEEP) and duplicates > max_age:
+        raise ModelError('stream %s: duplicate_window (%s) cannot be longer than max_age (%s)'
+                         % (name, format_duration(duplicates), format_duration(max_age)))
+    replicas = config.get('num_replicas')
+    if replicas not in (None, KEEP) and not 0 <= replicas <= 5:
+        raise ModelError('stream %s: num_replicas must be between 1 and 5' % name)
+
+
+def validate_consumer_config(config):
+    """Raise ModelError for a desired consumer config the server would reject outright."""
+    name = config.get('durable_name') or config.get('name')
+    if not name or not _ASSET_NAME.match(name):
+        raise ModelError('consumer name %r is invalid: it must not be empty nor contain ".", "*", ">", "/", "\\" '
+                         'or white space' % (name,))
+    if config.get('filter_subject') and config.get('filter_subjects'):
+        raise ModelError('consumer %s: set filter_subject or filter_subjects, not both' % name)
+    policy = config.get('deliver_policy') or 'all'
+    if policy == 'by_start_sequence' and not config.get('opt_start_seq'):
+        raise ModelError('consumer %s: deliver_policy by_start_sequence needs opt_start_seq' % name)
+    if policy != 'by_start_sequence' and config.get('opt_start_seq'):
+        raise ModelError('consumer %s: opt_start_seq needs deliver_policy: by_start_sequence' % name)
+    if policy == 'by_start_time' and not config.get('opt_start_time'):
+        raise ModelError('consumer %s: deliver_policy by_start_time needs opt_start_time' % name)
+    if policy != 'by_start_time' and config.get('opt_start_time'):
+        raise ModelError('consumer %s: opt_start_time needs deliver_policy: by_start_time' % name)
+    backoff = config.get('backoff') or []
+    max_deliver = config.get('max_deliver')
+    if backoff and max_deliver not in (None, -1, 0) and len(backoff) > max_deliver:
+        raise ModelError('consumer %s: backoff has %d steps but max_deliver is %d; max_deliver must be at least '
+                         'the number of backoff steps' % (name, len(backoff), max_deliver))
+    if backoff and config.get('ack_wait') and config['ack_wait'] != backoff[0]:
+        raise ModelError('consumer %s: with backoff the server uses the first backoff step (%s) as ack_wait; '
+                         'drop ack_wait or make it equal (%s given)'
+                         % (name, format_duration(backoff[0]), format_duration(config['ack_wait'])))
+    if backoff and (config.get('ack_policy') or 'none') == 'none':
+        raise ModelError('consumer %s: backoff needs ack_policy explicit or all' % name)
+    push = bool(config.get('deliver_subject'))
+    if not push:
+        for key in ('deliver_group', 'flow_control', 'idle_heartbeat', 'rate_limit_bps'):
+            if config.get(key):
+                raise ModelError('consumer %s: %s only applies to push consumers; set deliver_subject too' % (name, key))
+    else:
+        for key in ('max_waiting', 'max_batch', 'max_expires'):
+            if config.get(key):
+                raise ModelError('consumer %s: %s only applies to pull consumers; remove deliver_subject or %s'
+                                 % (name, key, key))
+        if config.get('flow_control') and not config.get('idle_heartbeat'):
+            raise ModelError('consumer %s: flow_control needs idle_heartbeat' % name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diff and rules
+# ---------------------------------------------------------------------------------------------
+def diff_configs(before, after, fields):
+    """Return ``{field: {'old': ..., 'new': ...}}`` for every field of ``fields`` that differs.
+
+    Both configs must be canonical (see ``normalize_*``); ``before`` may be None (everything new).
+    """
+    changes = {}
+    for name in fields:
+        old = before.get(name) if before is not None else None
+        new = after.get(name)
+        if old != new:
+            changes[name] = {'old': old, 'new': new}
+    return changes
+
+
+def _created_fields(defaults, after, fields):
+    """For a create: the fields set to something else than the server's default (old is None)."""
+    changes = diff_configs(defaults, after, fields)
+    for change in changes.values():
+        change['old'] = None
+    return changes
+
+
+def describe_value(field, value):
+    """Render a field value for a message: durations as "2m", empty values as "(none)"."""
+    kind = field.kind if isinstance(field, Field) else field
+    if value is None or value == '' or value == [] or value == {}:
+        return '(none)'
+    if kind == 'duration' and isinstance(value, int):
+        return format_duration(value)
+    if kind == 'durations' and isinstance(value, list):
+        return '[%s]' % ', '.join(format_duration(v) for v in value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def stream_refusals(before, after, changes):
+    """Return the changes a stream update would be refused for: ``[{field, old, new, why}]``."""
+    refused = []
+    for name, change in sorted(changes.items()):
+        field = STREAM_FIELDS[name]
+        old, new = change['old'], change['new']
+        why = None
+        if field.rule == IMMUTABLE:
+            why = field.why
+        elif field.rule == TURN_ON_ONLY and old and not new:
+            why = field.why
+        elif name == 'retention' and 'workqueue' in (old, new):
+            why = field.why
+        elif name == 'mirror' and new is not None:
+            why = field.why
+        if why:
+            refused.append({'field': name, 'old': old, 'new': new, 'why': why})
+    if 'placement' in changes and 'num_replicas' in changes and after.get('placement') is not None:
+        refused.append({'field': 'placement', 'old': changes['placement']['old'], 'new': changes['placement']['new'],
+                        'why': 'a stream cannot move (placement) and scale (num_replicas) in one update; '
+                               'change one now and the other in a later run'})
+    return refused
+
+
+def consumer_refusals(before, after, changes):
+    """Return the changes a consumer update would be refused for: ``[{field, old, new, why}]``."""
+    refused = []
+    for name, change in sorted(changes.items()):
+        field = CONSUMER_FIELDS[name]
+        old, new = change['old'], change['new']
+        why = None
+        if field.rule == IMMUTABLE:
+            why = field.why
+        elif name == 'deliver_subject' and (not old or not new):
+            why = 'a pull consumer cannot become a push consumer nor the reverse'
+        if why:
+            refused.append({'field': name, 'old': old, 'new': new, 'why': why})
+    return refused
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans
+# ---------------------------------------------------------------------------------------------
+def _overlay(current_raw, desired_raw, fields):
+    """The update request: the server's config, with every managed field as desired.
+
+    Managed fields the desired config leaves out are removed, so the server applies its
+    default; ``KEEP`` fields and fields this model does not know keep the server's value.
+    """
+    request = copy.deepcopy(current_raw)
+    for name in fields:
+        if name in ('name', 'durable_name'):
+            continue
+        value = desired_raw.get(name)
+        if value is KEEP:
+            continue
+        if value is None:
+            request.pop(name, None)
+        else:
+            request[name] = copy.deepcopy(value)
+    if 'metadata' in request and isinstance(request['metadata'], dict):
+        request['metadata'] = _metadata(request['metadata'])
+    return request
+
+
+def _create_request(desired_raw):
+    return dict((k, copy.deepcopy(v)) for k, v in desired_raw.items() if v is not KEEP and v is not None
+                and not k.startswith('_'))
+
+
+def _new_plan(kind, name, stream=None):
+    return {
+        'kind': kind,
+        'name': name,
+        'stream': stream,
+        'action': 'none',
+        'changes': {},
+        'refused': [],
+        'reasons': [],
+        'before': None,
+        'after': None,
+        'request': None,
+        'current': None,
+        'kept': [],
+    }
+
+
+def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, state='present', current_state=None,
+                label=None):
+    """Decide what to do with one stream.
+
+    ``desired`` is an API-shaped config (durations in ns; omitted fields take server defaults;
+    ``KEEP`` fields keep the server's value); with ``state='absent'`` only its ``name`` is used.
+    ``current`` is the server's config (``STREAM.INFO``'s ``config``) or None when missing;
+    ``current_state`` its ``state`` block (used to say what a recreate would lose).
+
+    Returns a plan dict: ``action`` (create, update, none, refuse, recreate, delete),
+    ``changes`` ({field: {old, new}}), ``refused`` ([{field, old, new, why}]), ``reasons``
+    (sentences), ``before``/``after`` (canonical configs for diff mode), ``request`` (the
+    config to send) and ``message`` (one line for people).  ``apply_plan`` carries it out.
+    """
+    name = desired.get('name')
+    plan = _new_plan('stream', name)
+    plan['label'] = label or 'stream %s' % name
+    plan['current'] = current
+    before = normalize_stream_config(current) if current is not None else None
+    plan['before'] = before
+    if state == 'absent':
+        if current is not None:
+            plan['action'] = 'delete'
+            plan['reasons'].append('%s exists and state is absent' % plan['label'])
+        return _finish(plan)
+    validate_stream_config(desired)
+    plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
+    create_request = _create_request(desired)
+    if current is None:
+        if desired.get('sealed') is True:
+            plan['action'] = 'refuse'
+            plan['refused'].append({'field': 'sealed', 'old': None, 'new': True,
+                                    'why': 'a stream cannot be created sealed; create it first, then seal it'})
+            return _finish(plan)
+        plan['action'] = 'create'
+        plan['request'] = create_request
+        plan['after'] = normalize_stream_config(create_request)
+        plan['changes'] = _created_fields(normalize_stream_config({'name': name}), plan['after'], STREAM_FIELDS)
+        return _finish(plan)
+    request = _overlay(current, desired, STREAM_FIELDS)
+    request['name'] = current.get('name', name)
+    after = normalize_stream_config(request)
+    plan['after'] = after
+    plan['changes'] = diff_configs(before, after, STREAM_FIELDS)
+    if not plan['changes']:
+        return _finish(plan)
+    plan['refused'] = stream_refusals(before, after, plan['changes'])
+    if not plan['refused']:
+        plan['action'] = 'update'
+        plan['request'] = request
+        return _finish(plan)
+    if recreate and acknowledge_data_loss:
+        plan['action'] = 'recreate'
+        plan['request'] = create_request
+        plan['after'] = normalize_stream_config(create_request)
+        plan['changes'] = diff_configs(before, plan['after'], STREAM_FIELDS)
+    else:
+        plan['action'] = 'refuse'
+        loss = _stream_loss(current_state)
+        if recreate:
+            plan['remedy'] = ('recreate: true also needs acknowledge_data_loss: true, because recreating deletes '
+                              '%s' % loss)
+        else:
+            plan['remedy'] = ('set recreate: true and acknowledge_data_loss: true to delete and recreate it (this '
+                              'deletes %s), or put the old values back' % loss)
+    return _finish(plan)
+
+
+def _stream_loss(state):
+    if not state:
+        return 'all its messages and its consumers'
+    return 'its %s messages (%s bytes) and %s consumers' % (
+        state.get('messages', 0), state.get('bytes', 0), state.get('consumer_count', 0))
+
+
+def plan_consumer(desired, current, stream_config=None, recreate=False, state='present', account_limits=None,
+                  stream=None):
+    """Decide what to do with one consumer of ``stream``.
+
+    ``desired`` is an API-shaped consumer config (``name``/``durable_name`` set); ``current``
+    the server's consumer config or None; ``stream_config`` the stream's config (defaults such
+    as ``consumer_limits`` depend on it).  Returns a plan like ``plan_stream``; a refused change
+    becomes ``recreate`` when ``recreate`` is true (the consumer loses its delivery state).
+    """
+    name = desired.get('durable_name') or desired.get('name')
+    plan = _new_plan('consumer', name, stream)
+    plan['label'] = 'consumer %s on stream %s' % (name, stream)
+    plan['current'] = current
+    plan['context'] = {'stream_config': stream_config, 'account_limits': account_limits}
+    before = normalize_consumer_config(current, stream_config, account_limits) if current is not None else None
+    plan['before'] = before
+    if state == 'absent':
+        if current is not None:
+            plan['action'] = 'delete'
+            plan['reasons'].append('%s exists and state is absent' % plan['label'])
+        return _finish(plan)
+    validate_consumer_config(desired)
+    plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
+    create_request = _create_request(desired)
+    create_request['name'] = create_request['durable_name'] = name
+    if current is None:
+        plan['action'] = 'create'
+        plan['request'] = create_request
+        plan['after'] = normalize_consumer_config(create_request, stream_config, account_limits)
+        plan['changes'] = _created_fields(normalize_consumer_config({'name': name}, stream_config, account_limits),
+                                          plan['after'], CONSUMER_FIELDS)
+        return _finish(plan)
+    request = _overlay(current, desired, CONSUMER_FIELDS)
+    after = normalize_consumer_config(request, stream_config, account_limits)
+    plan['after'] = after
+    plan['changes'] = diff_configs(before, after, CONSUMER_FIELDS)
+    if not plan['changes']:
+        return _finish(plan)
+    plan['refused'] = consumer_refusals(before, after, plan['changes'])
+    if not plan['refused']:
+        plan['action'] = 'update'
+        plan['request'] = request
+    elif recreate:
+        plan['action'] = 'recreate'
+        plan['request'] = create_request
+        plan['after'] = normalize_consumer_config(create_request, stream_config, account_limits)
+        plan['changes'] = diff_configs(before, plan['after'], CONSUMER_FIELDS)
+    else:
+        plan['action'] = 'refuse'
+        plan['remedy'] = ('set recreate: true to delete and recreate the consumer (it loses its delivery and '
+                          'acknowledgement state and starts again from its deliver_policy), or put the old values back')
+    return _finish(plan)
+
+
+def _finish(plan):
+    fields = STREAM_FIELDS if plan['kind'] == 'stream' else CONSUMER_FIELDS
+    action = plan['action']
+    if action == 'refuse':
+        parts = ['%s: %s -> %s (%s)' % (r['field'], describe_value(fields.get(r['field'], 'str'), r['old']),
+                                        describe_value(fields.get(r['field'], 'str'), r['new']), r['why'])
+                 for r in plan['refused']]
+        plan['reasons'] = parts
+        if plan['current'] is None:
+            plan['message'] = '%s cannot be created as asked: %s' % (plan['label'], '; '.join(parts))
+        else:
+            plan['message'] = '%s cannot be changed in place: %s. To apply: %s.' % (
+                plan['label'], '; '.join(parts), plan.get('remedy', 'put the old values back'))
+    elif action in ('update', 'recreate'):
+        changed = ['%s: %s -> %s' % (n, describe_value(fields[n], c['old']), describe_value(fields[n], c['new']))
+                   for n, c in sorted(plan['changes'].items())]
+        if action == 'recreate':
+            plan['reasons'] = ['%s: %s -> %s (%s)' % (r['field'], describe_value(fields[r['field']], r['old']),
+                                                       describe_value(fields[r['field']], r['new']), r['why'])
+                               for r in plan['refused']]
+            plan['message'] = '%s: recreate (delete, then create) because %s' % (
+                plan['label'], '; '.join(plan['reasons']))
+        else:
+            plan['reasons'] = changed
+            plan['message'] = '%s: update %s' % (plan['label'], '; '.join(changed))
+    elif action == 'create':
+        plan['message'] = '%s does not exist: create it' % plan['label']
+    elif action == 'delete':
+        plan['message'] = '%s exists: delete it' % plan['label']
+    elif plan['current'] is None:
+        plan['message'] = '%s is absent: nothing to do' % plan['label']
+    else:
+        plan['message'] = '%s matches: nothing to change' % plan['label']
+    plan['changed'] = action in ('create', 'update', 'recreate', 'delete')
+    return plan
+
+
+def unexpected_drift(plan, stored_config, stream_config=None, account_limits=None):
+    """After applying, list fields where the server stored something else than planned.
+
+    Such a field would make the next run report a change; returned as
+    ``{field: {'planned': ..., 'stored': ...}}`` so callers can warn.
+    """
+    if plan['after'] is None or stored_config is None:
+        return {}
+    if plan['kind'] == 'stream':
+        stored = normalize_stream_config(stored_config)
+        fields = STREAM_FIELDS
+    else:
+        stored = normalize_consumer_config(stored_config, stream_config, account_limits)
+        fields = CONSUMER_FIELDS
+    drift = {}
+    for name in fields:
+        planned = plan['after'].get(name)
+        if name in plan.get('kept', ()):
+            continue
+        if planned != stored.get(name):
+            drift[name] = {'planned': planned, 'stored': stored.get(name)}
+    return drift
