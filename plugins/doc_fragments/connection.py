@@ -90,7 +90,7 @@ notes:
     credentials are ignored; otherwise the first of E(NATS_CREDS), E(NATS_NKEY), E(NATS_TOKEN)
     and E(NATS_USER)/E(NATS_PASSWORD) that is set is used.
   - The module talks to the NATS server from the host it runs on. That is usually the
-    controller (C(delegate_to: localhost), with nats-py installed there), or a NATS host that
+    controller (C(delegate_to) V(localhost), with nats-py installed there), or a NATS host that
     has nats-py.
 requirements:
   - nats-py >= 2.6 (C(pip install nats-py)); C(nkeys) for O(nkey_seed), O(nkey_seed_file) and O(creds_file).
