@@ -197,7 +197,8 @@ class Bench(object):
     def role(self, role_vars, _api_layout):
         elapsed, out = _run(["ansible-playbook", "-i", self.inventory, "playbooks/jetstream.yml",
                              "-e", "@" + self._vars_file(role_vars)], self.env, "(a) the role")
-        match = re.search(r"in (\d+(?:\.\d+)?) s over one connection", out)
+        # The role prints the module's summary; the callback may wrap it over lines.
+        match = re.search(r"in\s+(\d+(?:\.\d+)?)\s+s\s+over\s+one\s+connection", out)
         return elapsed, float(match.group(1)) if match else None
 
     def loop(self, role_vars, _api_layout):
@@ -219,6 +220,14 @@ class Bench(object):
         elapsed, _ = _run(["ansible-playbook", "-i", self.inventory, "playbooks/jetstream.yml",
                            "-e", "@" + self._vars_file({})], self.env, "(a) empty layout")
         return elapsed
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
 
 
 def machine():
@@ -246,6 +255,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=100, help="number of streams (default 100)")
     parser.add_argument("--consumers-per-stream", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of (a) and (c), each on a fresh server; the median is shown (default 1)")
     parser.add_argument("--skip-loop", action="store_true",
                         help="leave out (b), the loop over single-object modules (minutes at 300 objects)")
     args = parser.parse_args()
@@ -261,30 +272,37 @@ def main():
     inventory = os.path.join(workdir, "inventory.yml")
     with open(inventory, "w") as handle:
         handle.write("all: {}\n")  # only the implicit localhost: Ansible runs it with this Python
-    wall, inner, version = {}, {}, ""
-    baseline = None
+    samples, inner_samples, baselines, version = {}, {}, [], ""
     try:
         for label, method in approaches:
-            server = Server(workdir)
-            version = server.version()
-            bench = Bench(workdir, server, inventory)
-            try:
-                if method == "role":
-                    baseline = bench.baseline()
-                for run, changed in zip(RUNS, (False, False, True)):
-                    role_vars, api_layout, expected = layouts[changed]
-                    sys.stderr.write("%s: %s ...\n" % (label, run))
-                    wall[label, run], inner[label, run] = getattr(bench, method)(role_vars, api_layout)
-                    check_state(server.url, expected, "%s, %s" % (label, run))
-            finally:
-                server.stop()
+            # (b) costs minutes per round: it runs once whatever --repeat says.
+            for _round in range(1 if method == "loop" else args.repeat):
+                server = Server(workdir)
+                version = server.version()
+                bench = Bench(workdir, server, inventory)
+                try:
+                    if method == "role":
+                        baselines.append(bench.baseline())
+                    for run, changed in zip(RUNS, (False, False, True)):
+                        role_vars, api_layout, expected = layouts[changed]
+                        sys.stderr.write("%s: %s ...\n" % (label, run))
+                        elapsed, inside = getattr(bench, method)(role_vars, api_layout)
+                        samples.setdefault((label, run), []).append(elapsed)
+                        inner_samples.setdefault((label, run), []).append(inside)
+                        check_state(server.url, expected, "%s, %s" % (label, run))
+                finally:
+                    server.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    wall = dict((key, median(values)) for key, values in samples.items())
+    inner = dict((key, None if None in values else median(values)) for key, values in inner_samples.items())
+    baseline = median(baselines)
 
     print("JetStream reconcile benchmark: %d streams + %d consumers = %d objects"
           % (args.streams, args.streams * args.consumers_per_stream, objects))
     print("server: %s on loopback; machine: %s" % (version, machine()))
-    print("wall time of each whole process (start-up included), seconds:")
+    print("wall time of each whole process (start-up included), seconds%s:"
+          % (", median of %d rounds for (a) and (c)" % args.repeat if args.repeat > 1 else ""))
     labels = [a[0] for a in approaches]
     header = "%-12s" % "run" + "".join("%12s" % lab for lab in labels)
     header += "%10s" % "(a)/(c)" + ("%10s" % "(b)/(c)" if not args.skip_loop else "")

@@ -1,0 +1,79 @@
+"""The pure parts of the bulk reconcile: dependency order, prune scope, what a server stream holds,
+and the layout's validation (every problem at once, before anything is sent)."""
+import pytest
+
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_reconcile import (
+    LayoutError,
+    in_prune_scope,
+    order_by_dependencies,
+    parse_layout,
+    stream_dependencies,
+    stream_kind,
+)
+
+
+def test_dependencies_are_mirror_and_sources_in_this_domain_only():
+    assert stream_dependencies({'name': 'A', 'subjects': ['a.>']}) == []
+    assert stream_dependencies({'mirror': {'name': 'ORIGIN'}}) == ['ORIGIN']
+    assert stream_dependencies({'sources': [{'name': 'X'}, {'name': 'Y', 'filter_subject': 'y.>'}, {'name': 'X'}]}) \
+        == ['X', 'Y']
+    assert stream_dependencies({'sources': [{'name': 'REMOTE', 'external': {'api': '$JS.hub.API'}}]}) == []
+    assert stream_dependencies(None) == []
+
+
+def test_order_puts_origins_first_and_keeps_declaration_order_otherwise():
+    names = ['COPY', 'MIDDLE', 'ORIGIN', 'OTHER']
+    deps = {'COPY': ['MIDDLE'], 'MIDDLE': ['ORIGIN', 'ELSEWHERE']}
+    assert order_by_dependencies(names, deps) == ['ORIGIN', 'OTHER', 'MIDDLE', 'COPY']
+    assert order_by_dependencies(['A', 'B', 'C'], {}) == ['A', 'B', 'C']
+
+
+def test_a_cycle_does_not_hang_and_keeps_everyone():
+    ordered = order_by_dependencies(['A', 'B', 'C'], {'A': ['B'], 'B': ['A'], 'C': ['A']})
+    assert sorted(ordered) == ['A', 'B', 'C']
+    assert ordered.index('C') > ordered.index('A')
+
+
+def test_prune_scope_is_prefixes_or_exact_names_and_empty_means_nothing():
+    assert in_prune_scope('CIM_OLD', ['CIM_'], [])
+    assert not in_prune_scope('APP_CIM_OLD', ['CIM_'], [])
+    assert in_prune_scope('DLQ', [], ['DLQ'])
+    assert not in_prune_scope('DLQ2', [], ['DLQ'])
+    assert not in_prune_scope('ANY', [], [])
+    assert not in_prune_scope('ANY', [''], [])  # an empty prefix is not "everything"
+
+
+def test_stream_kind_recognises_buckets_by_name_and_subjects():
+    assert stream_kind({'name': 'KV_cfg', 'subjects': ['$KV.cfg.>']}) == ('kv_bucket', 'cfg')
+    assert stream_kind({'name': 'OBJ_b', 'subjects': ['$O.b.C.>', '$O.b.M.>']}) == ('object_store', 'b')
+    assert stream_kind({'name': 'KV_LOOKALIKE', 'subjects': ['kv.>']}) == ('stream', 'KV_LOOKALIKE')
+
+
+def test_parse_layout_converts_items_with_the_single_object_rules():
+    entries = parse_layout({
+        'streams': [{'name': 'S', 'subjects': ['s.>'], 'max_age': '1h', 'replicas': 1}],
+        'consumers': [{'stream': 'S', 'durable': 'C', 'ack_wait': '5s'}],
+        'kv_buckets': [{'bucket': 'cfg', 'history': 2}],
+    })
+    stream, bucket, consumer = entries
+    assert stream['desired']['max_age'] == 3600 * 10 ** 9 and stream['desired']['num_replicas'] == 1
+    assert bucket['stream'] == 'KV_cfg' and bucket['label'] == 'KV bucket cfg'
+    assert consumer['desired']['durable_name'] == 'C' and consumer['desired']['ack_wait'] == 5 * 10 ** 9
+    assert consumer['label'] == 'consumer C on stream S'
+
+
+def test_parse_layout_reports_every_problem_at_once():
+    with pytest.raises(LayoutError) as error:
+        parse_layout({
+            'streams': [{'name': 'S', 'max_age': 'soon'}, {'name': 'T', 'state': 'absent'}, {'name': 'T'}, 'S'],
+            'consumers': [{'stream': 'T', 'name': 'C'}],
+            'kv_buckets': [{'bucket': 'bad name'}],
+        })
+    problems = error.value.problems
+    assert len(problems) == 5, problems
+    assert any(p.startswith('streams[0] (stream S): max_age') for p in problems)
+    assert any('streams[2] (stream T): already declared as streams[1]' in p for p in problems)
+    assert any(p.startswith('streams[3]: each item must be a dict') for p in problems)
+    assert any('kv_buckets[0]' in p and 'bucket name' in p for p in problems)
+    assert any('consumers[0] (consumer C on stream T): its stream is declared with state absent' in p
+               for p in problems)
