@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Declares streams, consumers, KV buckets and object stores together and reconciles them in
     one module call over one connection, so Ansible's per-task cost is paid once instead of once
-    per object. The M(cim.nats.jetstream) role wraps it.
+    per object. The C(cim.nats.jetstream) role wraps it.
   - Each item takes exactly the options of its single-object module
     (M(cim.nats.jetstream_stream), M(cim.nats.jetstream_consumer),
     M(cim.nats.jetstream_kv_bucket), M(cim.nats.jetstream_object_store)) without the
@@ -34,7 +34,7 @@ description:
     O(prune_prefixes) and O(prune_names). Consumers are pruned only on declared streams, never
     ephemeral ones.
 author:
-  - cim.nats contributors
+  - cim.nats contributors (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
 attributes:
@@ -96,8 +96,8 @@ options:
     elements: str
     default: []
 notes:
-  - Runs where nats-py is importable, usually the controller (C(delegate_to: localhost) and
-    C(run_once: true)), or a NATS host that has nats-py.
+  - Runs where nats-py is importable, usually the controller (with C(delegate_to) V(localhost)
+    and C(run_once)), or a NATS host that has nats-py.
 seealso:
   - module: cim.nats.jetstream_stream
   - module: cim.nats.jetstream_consumer
