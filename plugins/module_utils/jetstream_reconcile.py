@@ -54,6 +54,8 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import 
 )
 
 KV_STREAM_PREFIX = 'KV_'
+# nats-server server/errors.json: JSStreamSubjectOverlapErr.
+ERR_SUBJECTS_OVERLAP = 10065
 OBJECT_STORE_STREAM_PREFIX = 'OBJ_'
 
 # Layout keys, the kind of their items, and how an item's options become the desired config.
@@ -252,8 +254,9 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
 
     Reads: one paged ``STREAM.LIST``; the account info when a consumer is declared; one paged
     ``CONSUMER.LIST`` per stream that holds declared consumers (or, when pruning, per declared
-    stream), skipping streams that do not exist yet or will be recreated.  Returns all entries,
-    the pruned ones appended; sends nothing that changes the server.
+    stream), skipping streams that do not exist yet or will be recreated.  Returns all entries
+    (the pruned ones appended) and the subjects of every stream on the server (to explain an
+    overlap later); sends nothing that changes the server.
     """
     if prune and not (prune_prefixes or prune_names):
         raise LayoutError(['prune needs a scope (prune_prefixes or prune_names), so that objects outside the '
@@ -337,7 +340,8 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
                 label = _label('consumer', name, entry['stream'])
                 pruned.append(_pruned_entry('consumer', name, entry['stream'], label, plan_consumer(
                     {'name': name, 'durable_name': name}, info['config'], state='absent', stream=entry['stream'])))
-    return entries + pruned
+    subjects = dict((name, info['config'].get('subjects') or []) for name, info in on_server.items())
+    return entries + pruned, subjects
 
 
 def _pruned_entry(kind, name, stream, label, plan):
@@ -372,15 +376,17 @@ def apply_order(entries):
             + [e for e in consumers if e['plan']['action'] != 'delete'])
 
 
-def apply_layout(client, entries, check_mode=False):
+def apply_layout(client, entries, check_mode=False, subjects=None):
     """Carry out every plan in ``apply_order``; return the entries in that order.
 
     Nothing is applied when any plan is refused (the caller reports them all).  A request the
     server refuses marks that entry failed and the run goes on with the others; consumers of a
     stream that could not be created are skipped.  A lost connection stops the run: the
     remaining entries stay unapplied and the error is raised with what was done so far kept
-    in the entries.
+    in the entries.  ``subjects`` (stream name -> subjects on the server) lets a refusal for
+    overlapping subjects name the stream it overlaps.
     """
+    subjects = dict(subjects or {})
     ordered = apply_order(entries)
     if check_mode or any(e['plan']['action'] == 'refuse' for e in ordered):
         return ordered
@@ -397,6 +403,8 @@ def apply_layout(client, entries, check_mode=False):
             result = apply_plan(client, plan)
         except JetStreamApiError as exc:
             entry['error'] = 'the server refused the request: %s' % exc
+            if exc.err_code == ERR_SUBJECTS_OVERLAP:
+                entry['error'] += _overlap_hint(entry, plan, subjects)
             if entry['kind'] != 'consumer' and plan['action'] in ('create', 'recreate'):
                 missing.add(entry['stream'])
             continue
@@ -405,7 +413,43 @@ def apply_layout(client, entries, check_mode=False):
             raise
         entry['applied'] = True
         entry['drift'] = result.get('drift') or {}
+        if entry['kind'] != 'consumer':
+            if plan['action'] == 'delete':
+                subjects.pop(entry['stream'], None)
+            elif result.get('info'):
+                subjects[entry['stream']] = result['info'].get('config', {}).get('subjects') or []
     return ordered
+
+
+def subjects_overlap(first, second):
+    """True when some subject matches both NATS subject patterns (``*`` one token, ``>`` the rest)."""
+    left, right = first.split('.'), second.split('.')
+    for index, token in enumerate(left):
+        if index >= len(right):
+            return False
+        other = right[index]
+        if token == '>' or other == '>':
+            return True
+        if token != other and token != '*' and other != '*':
+            return False
+    return len(left) == len(right)
+
+
+def _overlap_hint(entry, plan, subjects):
+    """Name the streams whose subjects the refused stream's subjects overlap."""
+    wanted = (plan.get('request') or {}).get('subjects') or []
+    clashes = []
+    for name, theirs in sorted(subjects.items()):
+        if name == entry['stream']:
+            continue
+        for mine in wanted:
+            for other in theirs:
+                if subjects_overlap(mine, other):
+                    clashes.append('%s overlaps %s of stream %s' % (mine, other, name))
+    if not clashes:
+        return ''
+    return (' (%s; a subject belongs to one stream only: to keep a copy of those messages, source them from '
+            'that stream with a filter_subject instead)' % '; '.join(clashes))
 
 
 def entry_result(entry, check_mode=False):
@@ -501,9 +545,10 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
     """
     started = clock()
     entries = parse_layout(layout)
-    entries = plan_layout(client, entries, prune=prune, prune_prefixes=prune_prefixes, prune_names=prune_names)
+    entries, subjects = plan_layout(client, entries, prune=prune, prune_prefixes=prune_prefixes,
+                                    prune_names=prune_names)
     try:
-        ordered = apply_layout(client, entries, check_mode=check_mode)
+        ordered = apply_layout(client, entries, check_mode=check_mode, subjects=subjects)
     except NatsError as exc:
         exc.entries = entries
         raise

@@ -115,6 +115,7 @@ def test_the_seeds_commands_as_written_fail_naming_the_overlap_and_report_what_w
     assert 'stream GRAPH_EVENTS: the server refused the request: subjects overlap with an existing stream' \
         in result['msg']
     assert 'err_code 10065' in result['msg']
+    assert 'events.graph.> overlaps events.> of stream CIM_EVENTS' in result['msg']
     assert 'Applied: stream CIM_EVENTS, stream DLQ' in result['msg']
     objects = by_label(result)
     assert objects['stream CIM_EVENTS']['status'] == 'created' and objects['stream CIM_EVENTS']['applied']

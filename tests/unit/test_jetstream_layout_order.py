@@ -9,6 +9,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_reconcile impor
     parse_layout,
     stream_dependencies,
     stream_kind,
+    subjects_overlap,
 )
 
 
@@ -77,3 +78,19 @@ def test_parse_layout_reports_every_problem_at_once():
     assert any('kv_buckets[0]' in p and 'bucket name' in p for p in problems)
     assert any('consumers[0] (consumer C on stream T): its stream is declared with state absent' in p
                for p in problems)
+
+
+@pytest.mark.parametrize('first, second, overlap', [
+    ('events.>', 'events.graph.>', True),
+    ('events.graph.>', 'events.workflow.>', False),
+    ('events.*', 'events.graph', True),
+    ('events.*', 'events.graph.node', False),
+    ('events.>', 'events', False),
+    ('*.graph.>', 'events.*.node', True),
+    ('dlq.>', 'events.>', False),
+    ('a.b', 'a.b', True),
+    ('>', 'anything.at.all', True),
+])
+def test_subjects_overlap_as_nats_server_decides(first, second, overlap):
+    assert subjects_overlap(first, second) is overlap
+    assert subjects_overlap(second, first) is overlap
