@@ -279,6 +279,10 @@ def run_module(name, args, check=False, diff=False, env=None):
     except ValueError:
         raise AssertionError('module %s printed no JSON (rc %s): %s %s' % (
             name, proc.returncode, proc.stdout.decode(), proc.stderr.decode()))
+    if result.get('warnings'):
+        # ansible-core 2.19 sends warnings as structured summaries; tests read their text
+        result['warnings'] = [w['event']['msg'] if isinstance(w, dict) and 'event' in w else w
+                              for w in result['warnings']]
     result['_rc'] = proc.returncode
     result['_seconds'] = time.time() - started
     result['_stdout'] = proc.stdout.decode()

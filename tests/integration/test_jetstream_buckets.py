@@ -1,0 +1,148 @@
+"""cim.nats.jetstream_kv_bucket and cim.nats.jetstream_object_store against a real nats-server."""
+import asyncio
+
+import pytest
+
+from conftest import run_module, stream_config, stream_info
+
+SECOND = 10 ** 9
+
+
+@pytest.fixture(params=['plain', 'tls'])
+def server(request, nats_plain, nats_tls):
+    return nats_plain if request.param == 'plain' else nats_tls
+
+
+def put_keys(server, bucket, count):
+    import nats
+
+    async def put():
+        nc = await nats.connect(server.url, allow_reconnect=False, max_reconnect_attempts=1,
+                                **server.client_options())
+        try:
+            kv = await nc.jetstream().key_value(bucket)
+            for number in range(count):
+                await kv.put('key%d' % number, b'value')
+        finally:
+            await nc.close()
+    asyncio.run(put())
+
+
+def test_kv_lifecycle(server, unique):
+    bucket = unique.lower()
+    stream = 'KV_' + bucket
+
+    def kv(check=False, diff=False, **args):
+        return run_module('jetstream_kv_bucket', dict(server.args, bucket=bucket, **args), check=check, diff=diff)
+
+    planned = kv(check=True, diff=True, history=5, ttl='1h')
+    assert (planned['changed'], planned['action']) == (True, 'create')
+    assert stream_config(server, stream) is None
+    created = kv(diff=True, history=5, ttl='1h')
+    assert (created['changed'], created['bucket'], created['diff']) == (True, bucket, planned['diff'])
+    config = stream_config(server, stream)
+    assert (config['max_msgs_per_subject'], config['max_age'], config['subjects']) == (
+        5, 3600 * SECOND, ['$KV.%s.>' % bucket])
+    assert config['deny_delete'] and config['allow_rollup_hdrs'] and config['discard'] == 'new'
+    assert kv(history=5, ttl='1h')['changed'] is False
+
+    # the bucket works for a NATS client
+    put_keys(server, bucket, 3)
+    assert stream_info(server, stream)['state']['messages'] == 3
+
+    updated = kv(diff=True, history=10, ttl='1h', max_value_size='1KB', description='cache')
+    assert updated['action'] == 'update'
+    assert updated['changes']['max_msgs_per_subject'] == {'old': 5, 'new': 10}
+    assert updated['diff']['after']['max_msg_size'] == 1024
+    assert stream_config(server, stream)['max_msgs_per_subject'] == 10
+    reset = kv(history=10)
+    assert reset['changes']['max_age'] == {'old': 3600 * SECOND, 'new': 0}
+
+    refused = kv(history=10, storage='memory')
+    assert refused['failed'] is True and 'storage: file -> memory' in refused['msg']
+    assert 'KV bucket %s' % bucket in refused['msg'] and '3 messages' in refused['msg']
+    recreated = kv(history=10, storage='memory', recreate=True, acknowledge_data_loss=True)
+    assert recreated['action'] == 'recreate', recreated.get('msg')
+    info = stream_info(server, stream)
+    assert info['config']['storage'] == 'memory' and info['state']['messages'] == 0
+    assert kv(history=10, storage='memory')['changed'] is False
+
+    planned = kv(check=True, state='absent')
+    assert planned['action'] == 'delete' and stream_config(server, stream) is not None
+    assert kv(state='absent')['action'] == 'delete'
+    assert stream_config(server, stream) is None
+    assert kv(state='absent')['changed'] is False
+
+
+def test_kv_bucket_made_by_another_client(nats_plain, unique):
+    # nats-py makes buckets with allow_msg_ttl on (never reversible) and without direct get
+    import nats
+    bucket = unique.lower()
+
+    async def make():
+        nc = await nats.connect(nats_plain.url)
+        try:
+            await nc.jetstream().create_key_value(bucket=bucket, history=3)
+        finally:
+            await nc.close()
+    asyncio.run(make())
+    adopted = run_module('jetstream_kv_bucket', dict(nats_plain.args, bucket=bucket, history=3))
+    assert adopted.get('failed') is not True, adopted.get('msg')
+    assert set(adopted['changes']) <= {'allow_direct'}
+    assert run_module('jetstream_kv_bucket', dict(nats_plain.args, bucket=bucket, history=3))['changed'] is False
+
+
+def test_kv_options_are_stable(nats_plain, unique):
+    args = dict(nats_plain.args, bucket=unique.lower(), history=64, ttl='30s', max_value_size='4KB',
+                max_bucket_size='10MB', storage='file', replicas=1, compression='s2', description='all',
+                metadata={'owner': 'graph'}, republish={'dest': 'kvchanges.' + unique.lower() + '.>'})
+    created = run_module('jetstream_kv_bucket', args)
+    assert created['changed'] is True and created.get('warnings') is None, created
+    config = stream_config(nats_plain, 'KV_' + unique.lower())
+    assert config['duplicate_window'] == 30 * SECOND and config['max_bytes'] == 10 << 20
+    assert config['republish']['dest'] == 'kvchanges.' + unique.lower() + '.>'
+    assert run_module('jetstream_kv_bucket', args)['changed'] is False
+
+
+def test_object_store_lifecycle(server, unique):
+    bucket = unique.lower()
+    stream = 'OBJ_' + bucket
+
+    def obj(check=False, diff=False, **args):
+        return run_module('jetstream_object_store', dict(server.args, bucket=bucket, **args), check=check, diff=diff)
+
+    planned = obj(check=True, diff=True, max_bytes='1GiB', description='artifacts')
+    assert planned['action'] == 'create' and stream_config(server, stream) is None
+    created = obj(diff=True, max_bytes='1GiB', description='artifacts')
+    assert created['changed'] is True and created['diff'] == planned['diff']
+    config = stream_config(server, stream)
+    assert config['subjects'] == ['$O.%s.C.>' % bucket, '$O.%s.M.>' % bucket]
+    assert (config['max_bytes'], config['description'], config['allow_direct']) == (1 << 30, 'artifacts', True)
+    assert obj(max_bytes='1GiB', description='artifacts')['changed'] is False
+
+    updated = obj(max_bytes='2GiB', description='artifacts', ttl='7d', compression='s2')
+    assert updated['action'] == 'update'
+    assert set(updated['changes']) == {'max_bytes', 'max_age', 'compression'}
+    assert stream_config(server, stream)['compression'] == 's2'
+
+    refused = obj(max_bytes='2GiB', ttl='7d', compression='s2', storage='memory')
+    assert refused['failed'] is True and 'object store %s' % bucket in refused['msg']
+    recreated = obj(storage='memory', recreate=True, acknowledge_data_loss=True)
+    assert recreated['action'] == 'recreate'
+    assert stream_config(server, stream)['storage'] == 'memory'
+
+    assert obj(state='absent')['action'] == 'delete'
+    assert stream_config(server, stream) is None
+    assert obj(state='absent')['changed'] is False
+
+
+@pytest.mark.parametrize('module, args, words', [
+    ('jetstream_kv_bucket', {'bucket': 'bad name'}, 'bucket name'),
+    ('jetstream_kv_bucket', {'bucket': 'ok', 'history': 100}, 'history must be between 1 and 64'),
+    ('jetstream_kv_bucket', {'bucket': 'ok', 'ttl': 'later'}, 'ttl: cannot read'),
+    ('jetstream_object_store', {'bucket': 'a.b'}, 'bucket name'),
+    ('jetstream_object_store', {'bucket': 'ok', 'max_bytes': 'big'}, 'max_bytes: cannot read'),
+])
+def test_bad_input(nats_plain, module, args, words):
+    result = run_module(module, dict(nats_plain.args, **args))
+    assert result['failed'] is True and words in result['msg']
