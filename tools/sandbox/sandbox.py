@@ -81,6 +81,9 @@ def inventory(args):
     group_vars = {
         "ansible_connection": "community.docker.docker",
         "ansible_python_interpreter": "/usr/bin/python3",
+        "ansible_pipelining": True,
+        # Containers have no user namespaces for systemd's PrivateUsers=.
+        "nats_server_systemd_private_users": False,
         "nats_server_install_method": "local",
         "nats_server_local_src": args.server_bin,
         "nats_cluster_name": CLUSTER_NAME,

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""The reliability claims of the nats_cluster role, proven against the running cluster:
+
+1. A change that needs a restart rolls through the cluster while a client publishes to an R3
+   stream with acks and retries: every acknowledged message is in the stream afterwards, never
+   more than one node is down at a time, and the longest publish stall stays under the target.
+2. With one node's nats-server stopped the cluster keeps accepting writes; re-running the
+   playbook brings the node back (without touching the others) and its replica catches up.
+3. A config that nats-server rejects stops the run before any node applies it: every node keeps
+   serving on its old config (same process, same config load time, same file on disk).
+
+usage: reliability.py SETTINGS.json
+Beyond clusterlib's settings: inventory, playbook (paths), restart_vars and rejected_vars
+(extra vars for the playbook), config_path (nats-server's config file on the nodes),
+max_stall_seconds, work_dir (where playbook logs go).
+"""
+import asyncio
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+import nats.errors
+import nats.js.errors
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+
+from clusterlib import Checks, Settings, wait_until
+
+STREAM = "RELIABILITY"
+SUBJECT = "events.reliability.tick"
+
+
+class Deployment:
+    """Re-runs the playbook and ad-hoc commands on the nodes, as a user would."""
+
+    def __init__(self, s):
+        self.s = s
+        self.inventory = s.data["inventory"]
+        self.playbook = s.data["playbook"]
+        self.work_dir = s.data["work_dir"]
+        self.runs = 0
+
+    def _vars_file(self, extra):
+        path = os.path.join(self.work_dir, f"reliability-vars-{self.runs}.json")
+        with open(path, "w") as f:
+            json.dump(extra, f)
+        return path
+
+    async def playbook_run(self, extra, label):
+        """Run the playbook; return (rc, output, seconds). Output also goes to a log file."""
+        self.runs += 1
+        log_path = os.path.join(self.work_dir, f"reliability-{self.runs}-{label}.log")
+        cmd = ["ansible-playbook", "-i", self.inventory, self.playbook, "-e", "@" + self._vars_file(extra)]
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate()
+        seconds = time.monotonic() - started
+        text = out.decode(errors="replace")
+        with open(log_path, "w") as f:
+            f.write(f"$ {shlex.join(cmd)}\n{text}")
+        print(f"     playbook ({label}): exit {proc.returncode} in {seconds:.1f} s, log {log_path}", flush=True)
+        return proc.returncode, text, seconds
+
+    def adhoc(self, pattern, module, args):
+        """An ad-hoc module run on some nodes; returns {host: stdout} (fails on any error)."""
+        cmd = ["ansible", pattern, "-i", self.inventory, "-o", "-m", module, "-a", args]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{shlex.join(cmd)} failed: {result.stdout[-800:]}{result.stderr[-800:]}"
+        out = {}
+        for line in result.stdout.splitlines():
+            m = re.match(r"^(\S+) \| (?:CHANGED|SUCCESS) \| rc=0 \| \(stdout\) (.*)$", line)
+            if m:
+                out[m.group(1)] = m.group(2)
+            elif " | " in line:
+                out[line.split(" | ", 1)[0]] = line
+        return out
+
+
+def recap(output):
+    """{host: (changed, failed)} from a playbook's PLAY RECAP."""
+    found = {}
+    for m in re.finditer(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output, re.M):
+        found[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return found
+
+
+def server_state(s):
+    """{node: (start, config_load_time)} from each node's /varz: a restart moves start, a reload
+    moves config_load_time."""
+    state = {}
+    for name in s.names:
+        varz = s.monitor(name, "/varz")
+        state[name] = (varz.get("start"), varz.get("config_load_time"))
+    return state
+
+
+class Publisher:
+    """Publishes numbered messages to the R3 stream as cim_publisher: JetStream acks, a 0.5 s
+    ack timeout, and retries of the same message (same Nats-Msg-Id, so the stream dedupes)
+    until it is acknowledged. Records every acknowledged number and the longest stall: the
+    longest time between two consecutive acknowledgements."""
+
+    def __init__(self, s, interval=0.01):
+        self.s = s
+        self.interval = interval
+        self.acked = {}
+        self.retries = 0
+        self.errors = {}
+        self.longest_stall = 0.0
+        self.longest_stall_at = None
+        self.stop = asyncio.Event()
+        self.nc = None
+
+    async def run(self):
+        self.nc = await self.s.connect("cim_publisher", allow_reconnect=True, max_reconnect_attempts=-1,
+                                       reconnect_time_wait=0.1, connect_timeout=2)
+        js = self.nc.jetstream()
+        number = 0
+        last_ack = time.monotonic()
+        while not self.stop.is_set():
+            number += 1
+            while True:
+                try:
+                    ack = await js.publish(SUBJECT, str(number).encode(), timeout=0.5,
+                                           headers={"Nats-Msg-Id": f"tick-{number}"})
+                    break
+                except (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError, OSError) as err:
+                    self.retries += 1
+                    self.errors[type(err).__name__] = self.errors.get(type(err).__name__, 0) + 1
+                    await asyncio.sleep(0.05)
+            now = time.monotonic()
+            self.acked[number] = ack.seq
+            if now - last_ack > self.longest_stall:
+                self.longest_stall, self.longest_stall_at = now - last_ack, time.strftime("%H:%M:%S")
+            last_ack = now
+            await asyncio.sleep(self.interval)
+        await self.nc.close()
+
+
+class DownWatcher:
+    """Polls every node's /healthz?js-enabled-only=true; records the most nodes down at once."""
+
+    def __init__(self, s):
+        self.s = s
+        self.stop = asyncio.Event()
+        self.max_down = 0
+        self.down_seconds = dict.fromkeys(s.names, 0.0)
+
+    async def run(self):
+        loop = asyncio.get_running_loop()
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            up = await asyncio.gather(*(loop.run_in_executor(
+                None, self.s.healthy, name, "/healthz?js-enabled-only=true", 0.5) for name in self.s.names))
+            down = [n for n, ok in zip(self.s.names, up) if not ok]
+            self.max_down = max(self.max_down, len(down))
+            await asyncio.sleep(max(0.0, 0.25 - (time.monotonic() - t0)))
+            for n in down:
+                self.down_seconds[n] += time.monotonic() - t0
+
+
+async def stored_numbers(s):
+    """Every message number in the stream, read back through an ack-none ordered pull."""
+    nc = await s.connect("cim_admin")
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(STREAM)
+        sub = await js.pull_subscribe(SUBJECT, durable=None, stream=STREAM,
+                                      config=ConsumerConfig(ack_policy=AckPolicy.NONE))
+        numbers = []
+        while len(numbers) < info.state.messages:
+            try:
+                msgs = await sub.fetch(batch=2000, timeout=2)
+            except nats.errors.TimeoutError:
+                break
+            numbers.extend(int(m.data) for m in msgs)
+        await sub.unsubscribe()
+        return numbers, info
+    finally:
+        await nc.close()
+
+
+async def main(settings_path):
+    s = Settings(settings_path)
+    d = Deployment(s)
+    checks = Checks("reliability")
+    max_stall = float(s.data.get("max_stall_seconds", 5))
+    restart_vars = s.data["restart_vars"]
+    figures = {}
+
+    async def create_stream():
+        nc = await s.connect("cim_admin")
+        try:
+            js = nc.jetstream()
+            try:
+                await js.delete_stream(STREAM)
+            except nats.js.errors.NotFoundError:
+                pass
+            await js.add_stream(StreamConfig(name=STREAM, subjects=["events.reliability.>"], num_replicas=3,
+                                             duplicate_window=120))
+            return f"R3 stream {STREAM} on events.reliability.>"
+        finally:
+            await nc.close()
+
+    async def rolling_restart_under_load():
+        before = server_state(s)
+        publisher, watcher = Publisher(s), DownWatcher(s)
+        tasks = [asyncio.create_task(publisher.run()), asyncio.create_task(watcher.run())]
+        await wait_until(lambda: len(publisher.acked) >= 50, timeout=20, what="50 acknowledged publishes")
+        rc, out, seconds = await d.playbook_run(restart_vars, "rolling-restart")
+        await asyncio.sleep(1)
+        publisher.stop.set()
+        watcher.stop.set()
+        await asyncio.gather(*tasks)
+        assert rc == 0, f"the rolling restart run failed (exit {rc}):\n{out[-3000:]}"
+        after = server_state(s)
+        not_restarted = [n for n in s.names if after[n][0] == before[n][0]]
+        assert not not_restarted, f"not restarted (same /varz start): {not_restarted}; the change did not need a restart?"
+        numbers, info = await stored_numbers(s)
+        stored = set(numbers)
+        lost = sorted(set(publisher.acked) - stored)
+        figures.update(roll_seconds=seconds, acked=len(publisher.acked), retries=publisher.retries,
+                       longest_stall=publisher.longest_stall, stored=len(numbers),
+                       duplicates=len(numbers) - len(stored), max_down=watcher.max_down)
+        print(f"     acknowledged {len(publisher.acked)} messages, {publisher.retries} retries "
+              f"({', '.join(f'{k} x{v}' for k, v in publisher.errors.items()) or 'none'}), "
+              f"stream holds {info.state.messages}, lost {len(lost)}, duplicates {len(numbers) - len(stored)}",
+              flush=True)
+        print(f"     longest publish stall {publisher.longest_stall:.2f} s (at {publisher.longest_stall_at}); "
+              f"nodes down at once: at most {watcher.max_down}; time down per node: "
+              + ", ".join(f"{n} {t:.1f} s" for n, t in watcher.down_seconds.items()), flush=True)
+        assert not lost, f"{len(lost)} acknowledged messages are missing from the stream, e.g. {lost[:10]}"
+        assert len(numbers) == len(stored), f"{len(numbers) - len(stored)} duplicates stored"
+        assert watcher.max_down <= 1, f"{watcher.max_down} nodes were down at the same time"
+        assert publisher.longest_stall < max_stall, \
+            f"longest publish stall {publisher.longest_stall:.2f} s exceeds {max_stall} s"
+        return (f"{len(s.names)} nodes restarted one at a time in {seconds:.0f} s; 0 of {len(publisher.acked)} "
+                f"acknowledged messages lost; longest stall {publisher.longest_stall:.2f} s (target < {max_stall:.0f} s)")
+
+    async def writes_with_a_node_down():
+        victim = s.names[-1]
+        d.adhoc(victim, "ansible.builtin.systemd_service", "name=nats-server state=stopped")
+        await wait_until(lambda: not s.healthy(victim), timeout=30, what=f"{victim} stopped")
+        nc = await s.connect("cim_publisher", names=s.names[:-1], allow_reconnect=True, max_reconnect_attempts=-1)
+        try:
+            js = nc.jetstream()
+            base = 10_000_000
+            for i in range(200):
+                await js.publish(SUBJECT, str(base + i).encode(), timeout=5, headers={"Nats-Msg-Id": f"down-{i}"})
+        finally:
+            await nc.close()
+        figures["victim"] = victim
+        return f"nats-server stopped on {victim}; 200 publishes acknowledged by the other two"
+
+    async def rerun_brings_node_back():
+        victim = figures["victim"]
+        others = [n for n in s.names if n != victim]
+        before = {n: s.monitor(n, "/varz").get("start") for n in others}
+        rc, out, seconds = await d.playbook_run(restart_vars, "node-back")
+        assert rc == 0, f"the re-run failed (exit {rc}):\n{out[-3000:]}"
+        assert s.healthy(victim), f"{victim} is not healthy after the re-run"
+        after = {n: s.monitor(n, "/varz").get("start") for n in others}
+        assert after == before, f"the re-run restarted nodes that were running: {before} -> {after}"
+
+        def caught_up():
+            details = {}
+            for name in s.names:
+                jsz = s.monitor(name, "/jsz?accounts=true&streams=true")
+                for account in jsz.get("account_details") or []:
+                    for stream in account.get("stream_detail") or []:
+                        if stream["name"] == STREAM:
+                            details[name] = stream["state"]["last_seq"]
+            return details if len(details) == len(s.names) and len(set(details.values())) == 1 else None
+        seqs = await wait_until(caught_up, timeout=60, what=f"{victim}'s replica caught up")
+        return f"re-run in {seconds:.0f} s started {victim} only; every replica at last_seq {seqs[victim]}"
+
+    async def rejected_config_changes_nothing():
+        config_path = s.data.get("config_path", "/etc/nats/nats-server.conf")
+        files_before = d.adhoc("all", "ansible.builtin.command", f"sha256sum {config_path}")
+        before = server_state(s)
+        rc, out, _ = await d.playbook_run({**restart_vars, **s.data["rejected_vars"]}, "rejected-config")
+        assert rc != 0, "the playbook accepted a config that nats-server rejects"
+        words = s.data.get("rejected_words", "unknown field")
+        assert words in out, f"the failure does not carry nats-server's words ({words!r}):\n{out[-3000:]}"
+        failed = sorted(h for h, (_, f) in recap(out).items() if f)
+        after = server_state(s)
+        files_after = d.adhoc("all", "ansible.builtin.command", f"sha256sum {config_path}")
+        assert after == before, f"a node restarted or reloaded: {before} -> {after}"
+        assert files_after == files_before, "a node's config file changed"
+        assert all(s.healthy(n) for n in s.names), "a node is not healthy"
+        line = next((ln.strip() for ln in out.splitlines() if words in ln), "")
+        return (f"run stopped (failed on {', '.join(failed) or '?'}) with {line[:160]!r}; "
+                f"every node serves on its old config (same start, config_load_time and file)")
+
+    await checks.run("an R3 stream to publish to", create_stream)
+    await checks.run("a restart-needing change rolls through the cluster under load", rolling_restart_under_load)
+    if await checks.run("the cluster accepts writes with one node's nats-server stopped", writes_with_a_node_down):
+        await checks.run("re-running the playbook brings the node back and its replica catches up",
+                         rerun_brings_node_back)
+    await checks.run("a config nats-server rejects stops the run and changes no node", rejected_config_changes_nothing)
+    if figures:
+        print("figures: " + json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}),
+              flush=True)
+    return checks.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1])))
