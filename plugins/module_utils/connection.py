@@ -216,6 +216,13 @@ def _describe_failure(exc, timeout):
     return text.strip("'")
 
 
+def _collector(reasons):
+    """An error callback for nats-py that keeps what went wrong instead of logging it."""
+    async def on_error(exc):
+        reasons.append(exc)
+    return on_error
+
+
 class JetStreamClient:
     """A synchronous JetStream API client over one nats-py connection.
 
@@ -316,10 +323,7 @@ class JetStreamClient:
         failures = []
         for url in self.settings['server']:
             reasons = []
-
-            async def on_error(exc, reasons=reasons):
-                reasons.append(exc)
-
+            on_error = _collector(reasons)
             nc = nats.NATS()
             try:
                 # A hard upper bound on top of nats-py's own per-step timeout: never hang.

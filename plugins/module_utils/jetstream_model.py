@@ -810,31 +810,30 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
     return _finish(plan)
 
 
+def _describe_change(fields, name, old, new, why=None):
+    field = fields.get(name, 'str')
+    text = '%s: %s -> %s' % (name, describe_value(field, old), describe_value(field, new))
+    return '%s (%s)' % (text, why) if why else text
+
+
 def _finish(plan):
     fields = STREAM_FIELDS if plan['kind'] == 'stream' else CONSUMER_FIELDS
     action = plan['action']
+    refused = [_describe_change(fields, r['field'], r['old'], r['new'], r['why']) for r in plan['refused']]
     if action == 'refuse':
-        parts = ['%s: %s -> %s (%s)' % (r['field'], describe_value(fields.get(r['field'], 'str'), r['old']),
-                                        describe_value(fields.get(r['field'], 'str'), r['new']), r['why'])
-                 for r in plan['refused']]
-        plan['reasons'] = parts
+        plan['reasons'] = refused
         if plan['current'] is None:
-            plan['message'] = '%s cannot be created as asked: %s' % (plan['label'], '; '.join(parts))
+            plan['message'] = '%s cannot be created as asked: %s' % (plan['label'], '; '.join(refused))
         else:
             plan['message'] = '%s cannot be changed in place: %s. To apply: %s.' % (
-                plan['label'], '; '.join(parts), plan.get('remedy', 'put the old values back'))
-    elif action in ('update', 'recreate'):
-        changed = ['%s: %s -> %s' % (n, describe_value(fields[n], c['old']), describe_value(fields[n], c['new']))
-                   for n, c in sorted(plan['changes'].items())]
-        if action == 'recreate':
-            plan['reasons'] = ['%s: %s -> %s (%s)' % (r['field'], describe_value(fields[r['field']], r['old']),
-                                                       describe_value(fields[r['field']], r['new']), r['why'])
-                               for r in plan['refused']]
-            plan['message'] = '%s: recreate (delete, then create) because %s' % (
-                plan['label'], '; '.join(plan['reasons']))
-        else:
-            plan['reasons'] = changed
-            plan['message'] = '%s: update %s' % (plan['label'], '; '.join(changed))
+                plan['label'], '; '.join(refused), plan.get('remedy', 'put the old values back'))
+    elif action == 'recreate':
+        plan['reasons'] = refused
+        plan['message'] = '%s: recreate (delete, then create) because %s' % (plan['label'], '; '.join(refused))
+    elif action == 'update':
+        plan['reasons'] = [_describe_change(fields, name, change['old'], change['new'])
+                           for name, change in sorted(plan['changes'].items())]
+        plan['message'] = '%s: update %s' % (plan['label'], '; '.join(plan['reasons']))
     elif action == 'create':
         plan['message'] = '%s does not exist: create it' % plan['label']
     elif action == 'delete':

@@ -29,7 +29,7 @@ description:
   - Durations take V(30s), V(5m), V(1h30m) or seconds as a number; V(-1) means unlimited for
     O(max_deliver) and O(max_ack_pending).
 author:
-  - cim.nats contributors
+  - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
 attributes:

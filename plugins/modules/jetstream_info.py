@@ -16,7 +16,7 @@ description:
     usage and limits, and every stream (or the ones named) with its configuration, state and
     consumers, as the JetStream API reports them. Meant for reports and for C(assert) tasks.
 author:
-  - cim.nats contributors
+  - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
 attributes:
@@ -25,6 +25,7 @@ attributes:
     description: The module only reads; it runs the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
 options:
   streams:
     description:

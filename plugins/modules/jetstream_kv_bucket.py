@@ -22,7 +22,7 @@ description:
   - Durations take V(1h), V(30d) or seconds as a number; sizes take bytes or V(1MB), V(10GiB)
     (1024-based); V(-1) means unlimited.
 author:
-  - cim.nats contributors
+  - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
 attributes:

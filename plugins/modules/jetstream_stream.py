@@ -29,7 +29,7 @@ description:
     but not added or changed; O(placement) and O(num_replicas) not in one update) fail before
     any request is sent, unless O(recreate=true) and O(acknowledge_data_loss=true).
 author:
-  - cim.nats contributors
+  - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
 attributes:

@@ -273,7 +273,7 @@ def run_module(name, args, check=False, diff=False, env=None):
     proc = subprocess.run(
         [sys.executable, '-m', 'ansible_collections.cim.nats.plugins.modules.%s' % name],
         input=json.dumps({'ANSIBLE_MODULE_ARGS': module_args}).encode(), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env=child_env, cwd=ROOT, timeout=120)
+        stderr=subprocess.PIPE, env=child_env, cwd=ROOT, timeout=120, check=False)
     try:
         result = json.loads(proc.stdout.decode())
     except ValueError:

@@ -14,7 +14,7 @@ def test_unreachable_server_fails_fast_naming_it():
 
 
 def test_every_server_in_the_list_is_named():
-    first, second = ('nats://127.0.0.1:%d' % free_port() for _ in range(2))
+    first, second = 'nats://127.0.0.1:%d' % free_port(), 'nats://127.0.0.1:%d' % free_port()
     result = run_module('jetstream_info', {'server': [first, second], 'connect_timeout': 1})
     assert first in result['msg'] and second in result['msg']
 

@@ -35,7 +35,8 @@ def test_lifecycle(server, unique):
     assert consumer(server, **base)['changed'] is False
 
     # allowed in place: ack wait, backoff, filter, max ack pending, description
-    change = dict(base, ack_wait='5s', max_ack_pending=50, description='worker', filter_subject=unique.lower() + '.>')
+    change = {**base, 'ack_wait': '5s', 'max_ack_pending': 50, 'description': 'worker',
+              'filter_subject': unique.lower() + '.>'}
     planned = consumer(server, check=True, diff=True, **change)
     assert planned['action'] == 'update'
     assert planned['changes']['ack_wait'] == {'old': 30 * SECOND, 'new': 5 * SECOND}
@@ -54,7 +55,7 @@ def test_lifecycle(server, unique):
     assert (config['ack_wait'], config['max_ack_pending'], config.get('description')) == (30 * SECOND, 1000, None)
 
     # the server never changes the deliver policy: refused before any request, with the remedy
-    refused = consumer(server, **dict(base, deliver_policy='new', replay_policy='original'))
+    refused = consumer(server, **{**base, 'deliver_policy': 'new', 'replay_policy': 'original'})
     assert refused['failed'] is True and refused['action'] == 'refuse'
     assert 'deliver_policy: all -> new' in refused['msg'] and 'replay_policy: instant -> original' in refused['msg']
     assert 'set recreate: true' in refused['msg']
@@ -110,7 +111,7 @@ def test_every_pull_option_is_honoured_and_stable(nats_plain, unique):
     assert config['mem_storage'] is True and config['metadata']['owner'] == 'graph'
     assert consumer(nats_plain, **options)['changed'] is False
     # the same start time spelled in UTC is the same consumer
-    assert consumer(nats_plain, **dict(options, opt_start_time='2024-01-01T00:00:00Z'))['changed'] is False
+    assert consumer(nats_plain, **{**options, 'opt_start_time': '2024-01-01T00:00:00Z'})['changed'] is False
 
 
 def test_push_consumer_options(nats_plain, unique):
@@ -125,7 +126,7 @@ def test_push_consumer_options(nats_plain, unique):
     assert (config['deliver_subject'], config['deliver_group'], config['idle_heartbeat'], config['flow_control'],
             config['rate_limit_bps']) == ('push.' + unique.lower(), 'workers', 10 * SECOND, True, 1000000)
     assert consumer(nats_plain, **options)['changed'] is False
-    faster = consumer(nats_plain, **dict(options, rate_limit_bps=2000000))
+    faster = consumer(nats_plain, **{**options, 'rate_limit_bps': 2000000})
     assert faster['action'] == 'update'
     to_pull = dict(options)
     for key in ('deliver_subject', 'deliver_group', 'idle_heartbeat', 'flow_control', 'rate_limit_bps'):

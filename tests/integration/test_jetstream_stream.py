@@ -142,7 +142,7 @@ def test_every_stream_option_is_honoured_and_stable(nats_plain, unique):
     assert config['sources'][0]['name'] == origin
     assert stream(nats_plain, **options)['changed'] is False
     # turn-on-only fields stay on: turning them off is refused
-    off = dict(options, deny_delete=False, allow_msg_ttl=False)
+    off = {**options, 'deny_delete': False, 'allow_msg_ttl': False}
     del off['subject_delete_marker_ttl']  # delete markers need (and turn on) message TTLs
     off = stream(nats_plain, **off)
     assert off['failed'] is True and 'deny_delete: true -> false' in off['msg']
