@@ -490,8 +490,11 @@ def entry_result(entry, check_mode=False):
     return result
 
 
-def report_line(entry, result):
-    """One line for people about an object that is not unchanged (None when there is nothing to say)."""
+def report_line(entry, result, check_mode=False):
+    """One line for people about an object that is not unchanged (None when there is nothing to say).
+
+    In check mode the verb says what a real run would do ("would update stream X: ...").
+    """
     status = result['status']
     plan = entry['plan']
     if status in ('unchanged', 'absent'):
@@ -502,7 +505,8 @@ def report_line(entry, result):
         return 'REFUSED %s' % plan['message']
     if status in ('failed', 'skipped'):
         return '%s %s (%s): %s' % (status.upper(), entry['label'], plan['action'], entry['error'])
-    line = '%s %s' % (status, entry['label'])
+    verb = ('would ' + plan['action']) if check_mode else status
+    line = '%s %s' % (verb, entry['label'])
     if status == 'updated' or status == 'recreated':
         line += ': ' + '; '.join(plan['reasons'])
     if not entry['declared']:
@@ -553,7 +557,7 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
         exc.entries = entries
         raise
     results = [entry_result(e, check_mode) for e in ordered]
-    lines = [line for line in (report_line(e, r) for e, r in zip(ordered, results)) if line]
+    lines = [line for line in (report_line(e, r, check_mode) for e, r in zip(ordered, results)) if line]
     elapsed = clock() - started
     summary, counts = summarize(ordered, elapsed, check_mode)
     refused = [r for r in results if r['status'] == 'refused']
