@@ -41,7 +41,7 @@ SIZE_KEYS = frozenset([
     "max_buffered_size", "max_outstanding_catchup",
 ])
 # nats-server's size suffixes: K/M/G/T are powers of 1000, KB/KI/KIB (and so on) of 1024.
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*(?:([KMGT])(I?B|I)?)?\s*$", re.IGNORECASE)
+_SIZE_RE = re.compile(r"^(\d+)(?:([KMGT])(I?B|I)?)?$", re.IGNORECASE)
 _SIZE_POWER = {"K": 1, "M": 2, "G": 3, "T": 4}
 # Go's time.ParseDuration, which nats-server uses for every duration.
 _DURATION_PART_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
@@ -127,7 +127,7 @@ def _scalar(value, key):
         return repr(value)
     if isinstance(value, string_types):
         if key in SIZE_KEYS and _SIZE_RE.match(value):
-            return value.strip()
+            return value
         return _quote(to_text(value))
     raise AnsibleFilterError("nats_conf cannot render %r (a %s) at %r"
                              % (value, type(value).__name__, key))

