@@ -26,7 +26,9 @@ import time
 
 from ansible_collections.cim.nats.plugins.module_utils.connection import (
     JetStreamApiError,
+    JetStreamClient,
     NatsError,
+    resolve_connection,
 )
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_apply import (
     apply_plan,
@@ -34,6 +36,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_apply import (
     list_streams,
     read_account,
 )
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_module import _warn_drift
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
     ModelError,
     kv_stream_name,
@@ -577,3 +580,85 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
         'failed': failed,
         'elapsed': round(elapsed, 3),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The bulk module's options and result, shared by the module and its in-process action plugin
+# ---------------------------------------------------------------------------------------------
+LAYOUT_OPTIONS = ('streams', 'consumers', 'kv_buckets', 'object_stores')
+
+
+def layout_argument_spec():
+    """The bulk module's own options (``module_argument_spec`` adds the connection options)."""
+    spec = dict((key, dict(type='list', elements='dict', default=[])) for key in LAYOUT_OPTIONS)
+    spec.update(
+        prune=dict(type='bool', default=False),
+        prune_prefixes=dict(type='list', elements='str', default=[]),
+        prune_names=dict(type='list', elements='str', default=[]),
+    )
+    return spec
+
+
+class _Warnings:
+    """Collects the shared drift warnings (written for a module's ``warn``) as strings."""
+
+    def __init__(self):
+        self.messages = []
+
+    def warn(self, message):
+        self.messages.append(message)
+
+
+def _diffs(entries):
+    return [{'before_header': entry['label'], 'after_header': entry['label'],
+             'before': entry['plan']['before'] or {}, 'after': entry['plan']['after'] or {}}
+            for entry in entries if entry['plan']['changed']]
+
+
+def run_layout(params, check_mode=False, diff=False, clock=time.time):
+    """Connect, reconcile the layout in ``params`` (validated module options) and return the result.
+
+    The result is what the module returns: ``changed``, ``summary``, ``report``, ``objects``,
+    ``elapsed``, ``diff`` (in diff mode), ``warnings``, and on failure ``failed`` and ``msg``
+    (with ``problems`` for a wrong layout).  Never raises for NATS or layout errors.
+    """
+    started = clock()
+    try:
+        with JetStreamClient(resolve_connection(params)) as client:
+            outcome = reconcile(client, dict((key, params[key]) for key in LAYOUT_OPTIONS), prune=params['prune'],
+                                prune_prefixes=params['prune_prefixes'], prune_names=params['prune_names'],
+                                check_mode=check_mode)
+    except LayoutError as exc:
+        return dict(failed=True, changed=False, msg=str(exc), problems=exc.problems)
+    except NatsError as exc:
+        # The connection failed or was lost: say so, and what had been applied before, if anything.
+        entries = getattr(exc, 'entries', None) or []
+        applied = [e for e in entries if e['applied']]
+        result = dict(failed=True, changed=bool(applied), elapsed=round(clock() - started, 3), msg=str(exc))
+        if entries:
+            result['objects'] = [entry_result(e, check_mode) for e in entries]
+            result['msg'] += '; applied before the failure: %s' % (
+                ', '.join(e['label'] for e in applied) or 'nothing')
+        return result
+
+    warnings = _Warnings()
+    for entry in outcome['entries']:
+        if entry['drift']:
+            _warn_drift(warnings, entry['plan'], entry['drift'])
+    result = dict(changed=outcome['changed'], summary=outcome['summary'], report=outcome['report'],
+                  objects=outcome['results'], elapsed=outcome['elapsed'], warnings=warnings.messages)
+    if diff:
+        result['diff'] = _diffs(outcome['entries'])
+    refused, failed = outcome['refused'], outcome['failed']
+    if refused:
+        result.update(failed=True, msg='%d object%s refused, nothing was applied: %s' % (
+            len(refused), ' is' if len(refused) == 1 else 's are', ' | '.join(r['message'] for r in refused)))
+    elif failed:
+        applied = [e['label'] for e in outcome['entries'] if e['applied']]
+        result.update(failed=True, msg='%d object%s failed: %s. Applied: %s' % (
+            len(failed), '' if len(failed) == 1 else 's',
+            ' | '.join('%s: %s' % (r['label'], r['error']) for r in failed),
+            ', '.join(applied) if applied else 'nothing'))
+    else:
+        result['msg'] = outcome['summary']
+    return result

@@ -187,92 +187,27 @@ problems:
   elements: str
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cim.nats.plugins.module_utils.connection import (
-    JetStreamClient,
-    NatsError,
-    resolve_connection,
-)
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_module import (
-    _warn_drift,
     module_argument_spec,
     module_kwargs,
     require_nats,
 )
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_reconcile import (
-    LayoutError,
-    entry_result,
-    reconcile,
+    layout_argument_spec,
+    run_layout,
 )
-
-LAYOUT_OPTIONS = ('streams', 'consumers', 'kv_buckets', 'object_stores')
-
-
-def layout_argument_spec():
-    """The bulk module's own options (the connection options are added by ``module_argument_spec``)."""
-    spec = dict((key, dict(type='list', elements='dict', default=[])) for key in LAYOUT_OPTIONS)
-    spec.update(
-        prune=dict(type='bool', default=False),
-        prune_prefixes=dict(type='list', elements='str', default=[]),
-        prune_names=dict(type='list', elements='str', default=[]),
-    )
-    return spec
-
-
-def _diffs(entries):
-    return [{'before_header': entry['label'], 'after_header': entry['label'],
-             'before': entry['plan']['before'] or {}, 'after': entry['plan']['after'] or {}}
-            for entry in entries if entry['plan']['changed']]
-
-
-def _fail_connection(module, exc, started):
-    """The connection failed or was lost: say so, and what had been applied before, if anything."""
-    entries = getattr(exc, 'entries', None) or []
-    applied = [e for e in entries if e['applied']]
-    result = dict(changed=bool(applied), elapsed=round(time.time() - started, 3))
-    msg = str(exc)
-    if entries:
-        result['objects'] = [entry_result(e, module.check_mode) for e in entries]
-        msg += '; applied before the failure: %s' % (', '.join(e['label'] for e in applied) or 'nothing')
-    module.fail_json(msg=msg, **result)
 
 
 def main():
     module = AnsibleModule(argument_spec=module_argument_spec(layout_argument_spec()), **module_kwargs())
     require_nats(module)
-    params = module.params
-    started = time.time()
-    try:
-        with JetStreamClient(resolve_connection(params)) as client:
-            outcome = reconcile(client, dict((key, params[key]) for key in LAYOUT_OPTIONS), prune=params['prune'],
-                                prune_prefixes=params['prune_prefixes'], prune_names=params['prune_names'],
-                                check_mode=module.check_mode)
-    except LayoutError as exc:
-        module.fail_json(msg=str(exc), problems=exc.problems)
-    except NatsError as exc:
-        _fail_connection(module, exc, started)
-
-    for entry in outcome['entries']:
-        if entry['drift']:
-            _warn_drift(module, entry['plan'], entry['drift'])
-    result = dict(changed=outcome['changed'], summary=outcome['summary'], report=outcome['report'],
-                  objects=outcome['results'], elapsed=outcome['elapsed'])
-    if module._diff:
-        result['diff'] = _diffs(outcome['entries'])
-    if outcome['refused']:
-        module.fail_json(msg='%d object%s refused, nothing was applied: %s' % (
-            len(outcome['refused']), ' is' if len(outcome['refused']) == 1 else 's are',
-            ' | '.join(r['message'] for r in outcome['refused'])), **result)
-    if outcome['failed']:
-        applied = [e['label'] for e in outcome['entries'] if e['applied']]
-        module.fail_json(msg='%d object%s failed: %s. Applied: %s' % (
-            len(outcome['failed']), '' if len(outcome['failed']) == 1 else 's',
-            ' | '.join('%s: %s' % (r['label'], r['error']) for r in outcome['failed']),
-            ', '.join(applied) if applied else 'nothing'), **result)
-    result['msg'] = outcome['summary']
+    result = run_layout(module.params, check_mode=module.check_mode, diff=module._diff)
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    if result.pop('failed', False):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 
