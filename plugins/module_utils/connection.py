@@ -31,6 +31,9 @@ except ImportError:  # pragma: no cover - exercised by the "missing library" pat
     HAS_NATS = False
     NATS_IMPORT_ERROR = traceback.format_exc()
 
+# Bounds on closing: nats-py's close() can wait forever on a transport whose TLS handshake failed.
+CLOSE_TIMEOUT = 5
+FAILED_CLOSE_TIMEOUT = 0.5
 DEFAULT_SERVER = 'nats://localhost:4222'
 
 # Option -> environment variable, as natscli and the nats tools read them.
@@ -216,10 +219,13 @@ def _describe_failure(exc, timeout):
     return text.strip("'")
 
 
-def _collector(reasons):
-    """An error callback for nats-py that keeps what went wrong instead of logging it."""
+def _collector(reasons, denied):
+    """An error callback for nats-py that keeps what went wrong instead of logging it, and sets
+    ``denied`` (an asyncio.Event) when the server reports a permissions violation."""
     async def on_error(exc):
         reasons.append(exc)
+        if 'permissions violation' in str(exc).lower():
+            denied.set()
     return on_error
 
 
@@ -244,6 +250,7 @@ class JetStreamClient:
         self.connect_timeout = float(settings.get('connect_timeout') or 5.0)
         self._loop = None
         self._nc = None
+        self._async_errors = []
         self.connected_url = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -276,6 +283,11 @@ class JetStreamClient:
         finally:
             self._nc = None
             try:
+                pending = [task for task in asyncio.all_tasks(self._loop) if not task.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    self._loop.run_until_complete(asyncio.wait(pending, timeout=FAILED_CLOSE_TIMEOUT))
                 self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             except Exception:  # pragma: no cover - best effort
                 pass
@@ -283,9 +295,9 @@ class JetStreamClient:
             self._loop = None
 
     @staticmethod
-    async def _close_quietly(nc):
+    async def _close_quietly(nc, timeout=CLOSE_TIMEOUT):
         try:
-            await asyncio.wait_for(nc.close(), timeout=5)
+            await asyncio.wait_for(nc.close(), timeout=timeout)
         except Exception:
             pass
 
@@ -322,8 +334,9 @@ class JetStreamClient:
     async def _connect(self):
         failures = []
         for url in self.settings['server']:
-            reasons = []
-            on_error = _collector(reasons)
+            reasons = self._async_errors = []
+            self._denied = asyncio.Event()
+            on_error = _collector(reasons, self._denied)
             nc = nats.NATS()
             try:
                 # A hard upper bound on top of nats-py's own per-step timeout: never hang.
@@ -334,7 +347,7 @@ class JetStreamClient:
                 return nc
             except Exception as exc:  # every failure is reported with its server below
                 reasons.append(exc)
-                await self._close_quietly(nc)
+                await self._close_quietly(nc, FAILED_CLOSE_TIMEOUT)
             useful = [r for r in reasons if not (HAS_NATS and isinstance(r, nats.errors.NoServersError))] or reasons
             failures.append('%s: %s' % (url, _describe_failure(useful[0], self.connect_timeout)))
         raise NatsConnectionError('cannot connect to NATS: %s' % '; '.join(failures))
@@ -371,10 +384,26 @@ class JetStreamClient:
                                     error.get('code'), subject)
         return answer
 
+    async def _request_once(self, subject, body):
+        """One request; a permissions violation reported for it ends the wait at once."""
+        del self._async_errors[:]
+        self._denied.clear()
+        request = asyncio.ensure_future(self._nc.request(subject, body, timeout=self.request_timeout))
+        denied = asyncio.ensure_future(self._denied.wait())
+        try:
+            await asyncio.wait([request, denied], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            denied.cancel()
+        if not request.done():
+            request.cancel()
+            raise JetStreamUnavailableError('the server refused %s to this user: %s' % (
+                subject, _describe_failure(self._async_errors[-1], self.request_timeout)))
+        return request.result().data
+
     async def _request(self, subject, body):
         where = 'domain %r' % self.settings['domain'] if self.settings.get('domain') else 'this account'
         try:
-            msg = await self._nc.request(subject, body, timeout=self.request_timeout)
+            return await self._request_once(subject, body)
         except nats.errors.NoRespondersError:
             raise JetStreamUnavailableError(
                 'no JetStream answers on %s at %s: JetStream is not enabled for %s, the domain is wrong, '
@@ -386,7 +415,6 @@ class JetStreamClient:
         except nats.errors.Error as exc:
             raise NatsConnectionError('request on %s to %s failed: %s' % (
                 subject, self.connected_url, _describe_failure(exc, self.request_timeout)))
-        return msg.data
 
     def paged(self, api_subject, key, payload=None):
         """Collect every item of a paged list endpoint (STREAM.NAMES, STREAM.LIST, CONSUMER.LIST...)."""

@@ -218,3 +218,37 @@ def test_stream_info_request_is_raw_json(nats_plain, unique):
     updated = stream(nats_plain, name=unique, subjects=[unique.lower()], max_age='1h')
     assert updated['action'] == 'update', updated.get('msg')
     assert stream_config(nats_plain, unique).get('allow_msg_counter') is True
+
+
+@pytest.mark.parametrize('extra', [
+    {},
+    {'max_age': 30 * SECOND},
+    {'max_age': DAY, 'retention': 'interest'},
+    {'subjects': None, 'sources': [{'name': 'ORIGIN_FOR_DEFAULTS'}]},
+    {'subjects': None, 'mirror': {'name': 'ORIGIN_FOR_DEFAULTS'}},
+    {'republish': {'dest': 'defaults.out.>'}},
+    {'sealed': None, 'consumer_limits': {'max_ack_pending': 5}},
+])
+def test_model_defaults_match_the_server(nats_plain, unique, extra):
+    """Create with a minimal raw config, read back: the model's normal form of the minimal config
+    equals the normal form of what the server stored (so omitted options mean server defaults)."""
+    from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
+        normalize_consumer_config, normalize_stream_config)
+    if stream_config(nats_plain, 'ORIGIN_FOR_DEFAULTS') is None:
+        js_api(nats_plain, '$JS.API.STREAM.CREATE.ORIGIN_FOR_DEFAULTS',
+               {'name': 'ORIGIN_FOR_DEFAULTS', 'subjects': ['defaults.origin.>']})
+    minimal = dict({'name': unique, 'subjects': [unique.lower()]}, **extra)
+    minimal = dict((k, v) for k, v in minimal.items() if v is not None)
+    answer = js_api(nats_plain, '$JS.API.STREAM.CREATE.%s' % unique, minimal)
+    assert answer.get('error') is None, answer
+    assert normalize_stream_config(minimal) == normalize_stream_config(answer['config'])
+    for consumer in ({'durable_name': 'PULL'}, {'durable_name': 'ACKED', 'ack_policy': 'explicit'},
+                     {'durable_name': 'PUSH', 'deliver_subject': 'defaults.push.' + unique.lower()},
+                     {'durable_name': 'ALL', 'ack_policy': 'all', 'backoff': [SECOND, 2 * SECOND]}):
+        if 'consumer_limits' in extra and 'ack_policy' not in consumer:
+            continue  # the server refuses ack none once the stream sets a max ack pending
+        created = js_api(nats_plain, '$JS.API.CONSUMER.CREATE.%s.%s' % (unique, consumer['durable_name']),
+                         {'stream_name': unique, 'config': consumer, 'action': 'create'})
+        assert created.get('error') is None, created
+        assert normalize_consumer_config(consumer, answer['config']) == normalize_consumer_config(
+            created['config'], answer['config'])

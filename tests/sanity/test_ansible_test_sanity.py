@@ -23,7 +23,7 @@ TARGETS = [
     'tests/sanity/',
     'tests/unit/test_jetstream_units.py',
     'tests/unit/test_jetstream_model.py',
-    'tests/unit/test_jetstream_connection.py',
+    'tests/unit/test_jetstream_connection_settings.py',
     'tests/integration/conftest.py',
     'tests/integration/test_jetstream_connection.py',
     'tests/integration/test_jetstream_stream.py',
