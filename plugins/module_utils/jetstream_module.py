@@ -73,12 +73,21 @@ def _diff(plan):
     return {'before': plan['before'] or {}, 'after': plan['after'] or {}}
 
 
-def _warn_drift(module, plan, drift):
+def warn_drift(module, plan, drift):
+    """Warn (``module.warn``) for each field the server stored differently from ``plan``.
+
+    ``drift`` is what ``apply_plan`` returned under ``drift``; such a field would be reported as
+    changed on the next run, so the user hears about it now.
+    """
     fields = STREAM_FIELDS if plan['kind'] == 'stream' else CONSUMER_FIELDS
     for name, values in sorted(drift.items()):
         module.warn('%s: the server stored %s=%s where %s was planned; the next run will report this field as '
                     'changed' % (plan['label'], name, describe_value(fields[name], values['stored']),
                                  describe_value(fields[name], values['planned'])))
+
+
+# Kept for callers written against the first version of this file.
+_warn_drift = warn_drift
 
 
 def _fail_refused(module, plan):
@@ -129,7 +138,7 @@ def run_stream_module(module, kind='stream'):
             if not module.check_mode and plan['changed']:
                 applied = apply_plan(client, plan)
                 info = applied['info']
-                _warn_drift(module, plan, applied['drift'])
+                warn_drift(module, plan, applied['drift'])
     except ModelError as exc:
         module.fail_json(msg='%s: %s' % (label, exc))
     except PlanRefusedError as exc:
@@ -177,7 +186,7 @@ def run_consumer_module(module):
             if not module.check_mode and plan['changed']:
                 applied = apply_plan(client, plan)
                 info = applied['info']
-                _warn_drift(module, plan, applied['drift'])
+                warn_drift(module, plan, applied['drift'])
     except ModelError as exc:
         module.fail_json(msg='%s: %s' % (label, exc))
     except PlanRefusedError as exc:
