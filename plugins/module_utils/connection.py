@@ -171,6 +171,28 @@ def resolve_connection(params, environ=None):
     return settings
 
 
+FILE_OPTIONS = ('nkey_seed_file', 'creds_file', 'tls_ca_file', 'tls_cert_file', 'tls_key_file')
+URL_SCHEMES = ('nats', 'tls', 'ws', 'wss')
+
+
+def check_connection(settings):
+    """Raise NatsConnectionError for settings that cannot work, before any network traffic:
+    a server URL with an unknown scheme, or a key, certificate or credentials file that is
+    missing or unreadable (named with the option it came from, task or environment)."""
+    for url in settings['server']:
+        scheme = url.split('://', 1)[0].lower() if '://' in url else 'nats'
+        if scheme not in URL_SCHEMES:
+            raise NatsConnectionError('server %r: use nats://host:port or tls://host:port (ws:// and wss:// also '
+                                      'work)' % url)
+    for name in FILE_OPTIONS:
+        path = settings.get(name)
+        if path and not os.access(path, os.R_OK):
+            source = ENV_FALLBACKS.get(name)
+            reason = 'does not exist' if not os.path.exists(path) else 'is not readable'
+            raise NatsConnectionError('%s %s %s (from the task or %s)' % (name, path, reason, source) if source
+                                      else '%s %s %s' % (name, path, reason))
+
+
 def api_prefix(domain=None):
     """Return the JetStream API subject prefix, ``$JS.API.`` or ``$JS.<domain>.API.``."""
     if domain:
@@ -264,6 +286,7 @@ class JetStreamClient:
 
     def connect(self):
         """Open the connection, trying each server in order; raise NatsConnectionError naming each."""
+        check_connection(self.settings)
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
         try:

@@ -110,7 +110,7 @@ def parse_duration(value, allow_negative=False):
     else:
         raise UnitError('cannot read %r as a duration' % (value,))
     if nanos < 0 and not allow_negative:
-        raise UnitError('a duration cannot be negative: %r' % (value,))
+        raise UnitError('a duration cannot be negative (%r); 0 means no limit where a limit is meant' % (value,))
     return nanos
 
 

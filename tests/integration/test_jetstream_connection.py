@@ -149,3 +149,13 @@ def test_bad_connection_options(nats_plain, options, words):
 def test_plain_server_has_nothing_left_from_tls_tests(nats_plain, unique):
     # independence check: the plain and TLS servers are separate processes
     assert stream_config(nats_plain, unique) is None
+
+
+@pytest.mark.parametrize('options, words', [
+    ({'tls_ca_file': '/nonexistent/ca.pem'}, 'tls_ca_file /nonexistent/ca.pem does not exist'),
+    ({'creds_file': '/nonexistent/user.creds'}, 'creds_file /nonexistent/user.creds does not exist'),
+    ({'server': 'http://127.0.0.1:4222'}, "server 'http://127.0.0.1:4222': use nats://"),
+])
+def test_settings_that_cannot_work_are_named(nats_plain, options, words):
+    result = run_module('jetstream_info', dict(nats_plain.args, **options))
+    assert result['failed'] is True and words in result['msg']

@@ -59,3 +59,18 @@ def test_api_errors_keep_the_servers_words():
     error = JetStreamApiError('subjects overlap with an existing stream', 10065, 400)
     assert str(error) == 'subjects overlap with an existing stream (err_code 10065, status 400)'
     assert error.err_code == 10065
+
+
+def test_settings_that_cannot_work_fail_before_connecting(tmp_path):
+    import pytest
+    from ansible_collections.cim.nats.plugins.module_utils.connection import NatsConnectionError, check_connection
+    with pytest.raises(NatsConnectionError) as err:
+        check_connection(resolve_connection({'server': ['http://x:4222']}, environ={}))
+    assert 'http://x:4222' in str(err.value)
+    with pytest.raises(NatsConnectionError) as err:
+        check_connection(resolve_connection({}, environ={'NATS_CA': str(tmp_path / 'missing.pem')}))
+    assert 'tls_ca_file' in str(err.value) and 'does not exist' in str(err.value) and 'NATS_CA' in str(err.value)
+    present = tmp_path / 'ca.pem'
+    present.write_text('x')
+    check_connection(resolve_connection({'server': ['localhost:4222', 'tls://h:1'], 'tls_ca_file': str(present)},
+                                        environ={}))
