@@ -105,3 +105,16 @@ def test_playbook_with_module_defaults_and_delegation(nats_tls, tmp_path, unique
     assert second['changed'] == 0
     changed = play('-e', 'max_age=0')
     assert changed['changed'] == 1
+
+
+def test_missing_nats_py_is_the_standard_missing_library_error(tmp_path):
+    hidden = tmp_path / 'nats'
+    hidden.mkdir()
+    (hidden / '__init__.py').write_text('raise ImportError("nats-py hidden for this test")\n')
+    for module in ('jetstream_stream', 'jetstream_consumer', 'jetstream_info'):
+        args = {'name': 'X', 'stream': 'X'} if module != 'jetstream_info' else {}
+        if module == 'jetstream_stream':
+            del args['stream']
+        result = run_module(module, args, env={'PYTHONPATH': '%s:%s' % (tmp_path, COLLECTIONS)})
+        assert result['failed'] is True
+        assert 'Failed to import the required Python library (nats-py)' in result['msg'], result['msg']
