@@ -254,7 +254,7 @@ changes:
   sample: {"ack_wait": {"old": 30000000000, "new": 5000000000}}
 message:
   description: One sentence saying what was (or would be) done and why.
-  returned: always
+  returned: success
   type: str
   sample: "consumer WORKFLOW_PROCESSOR on stream CIM_EVENTS: update ack_wait: 30s -> 5s"
 consumer:

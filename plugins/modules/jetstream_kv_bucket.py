@@ -159,7 +159,7 @@ changes:
   sample: {"max_msgs_per_subject": {"old": 1, "new": 5}}
 message:
   description: One sentence saying what was (or would be) done and why.
-  returned: always
+  returned: success
   type: str
   sample: "KV bucket config: update max_msgs_per_subject: 1 -> 5"
 stream:

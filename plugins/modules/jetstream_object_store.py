@@ -135,7 +135,7 @@ changes:
   sample: {"max_bytes": {"old": -1, "new": 53687091200}}
 message:
   description: One sentence saying what was (or would be) done and why.
-  returned: always
+  returned: success
   type: str
   sample: "object store artifacts: update max_bytes: -1 -> 53687091200"
 stream:

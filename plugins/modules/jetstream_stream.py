@@ -365,7 +365,7 @@ changes:
   sample: {"max_age": {"old": 2592000000000000, "new": 31536000000000000}}
 message:
   description: One sentence saying what was (or would be) done and why.
-  returned: always
+  returned: success
   type: str
   sample: "stream ORDERS: update max_age: 30d -> 365d"
 stream:
