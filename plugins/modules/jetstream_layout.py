@@ -40,7 +40,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reads the server and reports per object exactly what a real run would do, including what would be pruned; changes nothing.
+    description:
+      - Reads the server and reports per object exactly what a real run would do, including what
+        would be pruned; changes nothing.
   diff_mode:
     support: full
     description: Returns the normalised configuration before and after of each object that changes.
@@ -98,6 +100,10 @@ options:
 notes:
   - Runs where nats-py is importable, usually the controller (with C(delegate_to) V(localhost)
     and C(run_once)), or a NATS host that has nats-py.
+  - On the controller (a local connection, no become, no task C(environment)) its action plugin
+    runs the same code inside Ansible's worker instead of starting a module process, which saves
+    the fixed cost of packing and starting a module; the result is the same. Elsewhere it runs
+    as a module.
 seealso:
   - module: cim.nats.jetstream_stream
   - module: cim.nats.jetstream_consumer
@@ -181,7 +187,9 @@ elapsed:
   type: float
   sample: 0.42
 problems:
-  description: When the layout itself is wrong (bad options, an object declared twice, a prune without scope), every problem; nothing was sent.
+  description:
+    - When the layout itself is wrong (bad options, an object declared twice, a prune without
+      scope), every problem; nothing was sent.
   returned: failure
   type: list
   elements: str

@@ -392,3 +392,44 @@ def test_role_over_tls_with_user_keeps_the_password_out_of_the_output(nats_tls, 
     assert 's3cret-Pa55' not in proc.stdout + proc.stderr
     answer = js_api(nats_tls, '$JS.hub.API.STREAM.INFO.%s' % unique)
     assert answer['config']['max_age'] == 3600 * SECOND
+
+
+# -- the role's task: in the controller's worker, or as a plain module ------------------------------
+def test_role_check_mode_and_refusal_through_the_playbook(server):
+    streams = json.dumps({'jetstream_streams': BASE_STREAMS})
+    proc, recap = playbook(server, '-e', streams, '-C')
+    assert recap['failed'] == 0 and recap['changed'] == 1, proc.stdout
+    assert 'would create stream ORDERS' in proc.stdout and stream_names(server) == []
+
+    playbook(server, '-e', streams)
+    refused = json.dumps({'jetstream_streams': [dict(BASE_STREAMS[0], storage='memory'), BASE_STREAMS[1]]})
+    proc, recap = playbook(server, '-e', refused)
+    assert recap['failed'] == 1, proc.stdout
+    assert '1 object is refused, nothing was applied: stream ORDERS cannot be changed in place: storage: file' \
+        in re.sub(r'\s+', ' ', proc.stdout)
+    assert stream_config(server, 'ORDERS')['storage'] == 'file'
+
+
+def test_with_a_task_environment_the_module_runs_as_a_plain_module_with_the_same_result(server, tmp_path):
+    """In-process execution would ignore `environment:`; then the module runs as usual and sees it."""
+    play = tmp_path / 'play.yml'
+    play.write_text('''
+- name: The role with the server in the environment
+  hosts: localhost
+  gather_facts: false
+  environment:
+    NATS_URL: "%s"
+  roles:
+    - role: cim.nats.jetstream
+''' % server.url)
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith('NATS_'))
+    env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
+               ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text('all: {}\n')
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(inventory),
+                           str(play), '-e', json.dumps({'jetstream_streams': BASE_STREAMS})],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '2 streams (2 created)' in re.sub(r'\s+', ' ', proc.stdout)
+    assert stream_names(server) == ['ORDERS', 'ORDERS_ARCHIVE']
