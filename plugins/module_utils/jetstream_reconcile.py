@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import heapq
 import time
 
 from ansible_collections.cim.nats.plugins.module_utils.connection import (
@@ -111,24 +112,43 @@ def order_by_dependencies(names, dependencies):
     """Order ``names`` so that each comes after the names it depends on.
 
     ``dependencies`` maps a name to the names it needs first; names that are not in ``names``
-    are ignored (they exist already, or elsewhere).  The order is stable: among names that are
-    free to go, the declaration order is kept.  A cycle (two streams sourcing each other, which
-    the server allows) cannot be ordered; its members follow in declaration order, which the
-    server accepts because a source may be created before its origin.
+    are ignored (they exist already, or elsewhere).  Among the names free to go, the one
+    declared first goes first, so a layout without dependencies keeps its order.  A cycle (two
+    streams sourcing each other, which the server allows) cannot be ordered: one of its members
+    is released first, which the server accepts because a source may be created before its
+    origin.  About linear in the number of names and dependencies.
     """
     position = dict((name, index) for index, name in enumerate(names))
-    pending = dict((name, set(dep for dep in dependencies.get(name, ()) if dep in position and dep != name))
-                   for name in names)
-    ordered = []
-    done = set()
+    needs, waiting = {}, {}
+    dependents = dict((name, []) for name in names)
+    for name in names:
+        needs[name] = set(dep for dep in dependencies.get(name, ()) if dep in position and dep != name)
+        waiting[name] = len(needs[name])
+        for dep in needs[name]:
+            dependents[dep].append(name)
+    ready = [position[name] for name in names if not waiting[name]]
+    heapq.heapify(ready)
+    ordered, done, scan = [], set(), 0
     while len(ordered) < len(names):
-        ready = [name for name in names if name not in done and not (pending[name] - done)]
         if not ready:
-            # A cycle: release the first remaining name in declaration order.
-            ready = [min((name for name in names if name not in done), key=position.get)]
-        for name in ready:
-            ordered.append(name)
-            done.add(name)
+            # Only names waiting on a cycle are left: from the first of them, follow what it
+            # waits for until a name comes back; that one is on a cycle and goes first.
+            while names[scan] in done:
+                scan += 1
+            seen, name = set(), names[scan]
+            while name not in seen:
+                seen.add(name)
+                name = min((dep for dep in needs[name] if dep not in done), key=position.get)
+            heapq.heappush(ready, position[name])
+        name = names[heapq.heappop(ready)]
+        if name in done:
+            continue
+        done.add(name)
+        ordered.append(name)
+        for dependent in dependents[name]:
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0 and dependent not in done:
+                heapq.heappush(ready, position[dependent])
     return ordered
 
 
