@@ -55,8 +55,10 @@ class Deployment:
         log_path = os.path.join(self.work_dir, f"reliability-{self.runs}-{label}.log")
         cmd = ["ansible-playbook", "-i", self.inventory, self.playbook, "-e", "@" + self._vars_file(extra)]
         started = time.monotonic()
+        # Task timings in the log, for whoever reads it after a slow or failed run.
+        env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks")
         proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.STDOUT)
+                                                    stderr=asyncio.subprocess.STDOUT, env=env)
         out, _ = await proc.communicate()
         seconds = time.monotonic() - started
         text = out.decode(errors="replace")
@@ -86,6 +88,27 @@ def recap(output):
     for m in re.finditer(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output, re.M):
         found[m.group(1)] = (int(m.group(2)), int(m.group(3)))
     return found
+
+
+def roll_order(output):
+    """From a playbook's output: the nodes restarted, in order, each with the health gates it
+    passed before the next restart began. [(node, [gate numbers])]"""
+    steps, task = [], ""
+    for line in output.splitlines():
+        m = re.match(r"^TASK \[(?:[^:\]]+ : )?(.*)\] \**$", line)
+        if m:
+            task = m.group(1)
+            continue
+        m = re.match(r"^(ok|changed): \[([^\]\s]+)", line)
+        if not m:
+            continue
+        host = m.group(2)
+        if task.startswith("Restart nats-server") and m.group(1) == "changed":
+            steps.append((host, []))
+        gate = re.match(r"^Gate (\d+):", task)
+        if gate and steps and steps[-1][0] == host:
+            steps[-1][1].append(int(gate.group(1)))
+    return steps
 
 
 def server_state(s):
@@ -142,7 +165,8 @@ class Publisher:
 
 
 class DownWatcher:
-    """Polls every node's /healthz?js-enabled-only=true; records the most nodes down at once."""
+    """Polls every node's /healthz?js-enabled-only=true ten times a second; records the most nodes
+    down at once and how long each was down (a node without clients restarts faster than that)."""
 
     def __init__(self, s):
         self.s = s
@@ -152,15 +176,21 @@ class DownWatcher:
 
     async def run(self):
         loop = asyncio.get_running_loop()
+        down_since = {}
         while not self.stop.is_set():
             t0 = time.monotonic()
             up = await asyncio.gather(*(loop.run_in_executor(
                 None, self.s.healthy, name, "/healthz?js-enabled-only=true", 0.5) for name in self.s.names))
-            down = [n for n, ok in zip(self.s.names, up) if not ok]
-            self.max_down = max(self.max_down, len(down))
-            await asyncio.sleep(max(0.0, 0.25 - (time.monotonic() - t0)))
-            for n in down:
-                self.down_seconds[n] += time.monotonic() - t0
+            now = time.monotonic()
+            for name, ok in zip(self.s.names, up):
+                if not ok:
+                    down_since.setdefault(name, now)
+                elif name in down_since:
+                    self.down_seconds[name] += now - down_since.pop(name)
+            self.max_down = max(self.max_down, len(down_since))
+            await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - t0)))
+        for name, since in down_since.items():
+            self.down_seconds[name] += time.monotonic() - since
 
 
 async def stored_numbers(s):
@@ -220,6 +250,11 @@ async def main(settings_path):
         after = server_state(s)
         not_restarted = [n for n in s.names if after[n][0] == before[n][0]]
         assert not not_restarted, f"not restarted (same /varz start): {not_restarted}; the change did not need a restart?"
+        # One at a time: each node passed every health gate before the next one was restarted.
+        steps = roll_order(out)
+        assert sorted(n for n, _ in steps) == sorted(s.names), f"restarts seen in the run: {steps}"
+        ungated = [(n, g) for n, g in steps if g != [1, 2, 3, 4, 5]]
+        assert not ungated, f"nodes restarted without passing gates 1-5 before the next restart: {ungated}"
         numbers, info = await stored_numbers(s)
         stored = set(numbers)
         lost = sorted(set(publisher.acked) - stored)
@@ -238,7 +273,8 @@ async def main(settings_path):
         assert watcher.max_down <= 1, f"{watcher.max_down} nodes were down at the same time"
         assert publisher.longest_stall < max_stall, \
             f"longest publish stall {publisher.longest_stall:.2f} s exceeds {max_stall} s"
-        return (f"{len(s.names)} nodes restarted one at a time in {seconds:.0f} s; 0 of {len(publisher.acked)} "
+        return (f"restarted one at a time ({' -> '.join(n for n, _ in steps)}), each gated, in {seconds:.0f} s; "
+                f"0 of {len(publisher.acked)} "
                 f"acknowledged messages lost; longest stall {publisher.longest_stall:.2f} s (target < {max_stall:.0f} s)")
 
     async def writes_with_a_node_down():
@@ -296,12 +332,66 @@ async def main(settings_path):
         return (f"run stopped (failed on {', '.join(failed) or '?'}) with {line[:160]!r}; "
                 f"every node serves on its old config (same start, config_load_time and file)")
 
+    async def roll_stops_at_unhealthy_node():
+        # Moving the route port cannot be rolled: the first node restarted on the new port finds
+        # no peer (they listen on the old one), never passes its gates, and the roll must stop there.
+        before = {n: s.monitor(n, "/varz").get("start") for n in s.names}
+        timeout = 15
+        bad = {**restart_vars, "nats_cluster_port": 6333, "nats_cluster_roll_gate_timeout": timeout,
+               "nats_server_health_timeout": timeout}
+        rc, out, seconds = await d.playbook_run(bad, "roll-stops")
+        assert rc != 0, "the roll did not stop although the restarted node cannot rejoin"
+        flat = re.sub(r"\s+", " ", out)  # the callback wraps long messages
+        m = re.search(r"Rolling restart stopped at (\S+) \(step 1 of (\d+)\)", flat)
+        assert m, f"no 'Rolling restart stopped at <node> (step 1 of N)' message:\n{out[-3000:]}"
+        stopped_at = m.group(1)
+        untouched = re.search(r"Not touched: (.*?)\. ", flat)
+        assert untouched, "the message does not name the nodes left untouched"
+        others = sorted(n for n in s.names if n != stopped_at)
+        named = sorted(x.strip() for x in untouched.group(1).split(","))
+        assert named == others, f"message names {named} as untouched, expected {others}"
+        after = {n: s.monitor(n, "/varz").get("start") for n in s.names}
+        restarted = sorted(n for n in s.names if after[n] != before[n])
+        assert restarted == [stopped_at], f"restarted: {restarted}, expected only {stopped_at}"
+        nc = await s.connect("cim_publisher", names=others)
+        try:
+            js = nc.jetstream()
+            for i in range(20):
+                await js.publish(SUBJECT, str(20_000_000 + i).encode(), timeout=5)
+        finally:
+            await nc.close()
+        figures["roll_stopped_at"] = stopped_at
+        return (f"stopped after {seconds:.0f} s at {stopped_at}; {', '.join(others)} not restarted and "
+                f"still take writes; message: {flat[m.start():m.start() + 400]!r}")
+
+    async def rerun_heals_stopped_roll():
+        stopped_at = figures["roll_stopped_at"]
+        rc, out, seconds = await d.playbook_run(restart_vars, "heal")
+        assert rc == 0, f"the healing run failed (exit {rc}):\n{out[-3000:]}"
+        steps = roll_order(out)
+        assert [n for n, _ in steps] == [stopped_at], f"restarted in the healing run: {steps}"
+
+        def whole():
+            for name in s.names:
+                peers = {r["remote_name"] for r in s.monitor(name, "/routez").get("routes") or []}
+                if peers != set(s.names) - {name}:
+                    return None
+            leader, meta = s.meta_leader()
+            current = [r for r in meta.get("replicas") or [] if r.get("current") and not r.get("offline")]
+            return leader if len(current) == len(s.names) - 1 else None
+        leader = await wait_until(whole, timeout=30, what="every route back and every meta peer current")
+        return f"{stopped_at} restarted back in {seconds:.0f} s; routes whole, meta leader {leader} with every peer current"
+
     await checks.run("an R3 stream to publish to", create_stream)
     await checks.run("a restart-needing change rolls through the cluster under load", rolling_restart_under_load)
     if await checks.run("the cluster accepts writes with one node's nats-server stopped", writes_with_a_node_down):
         await checks.run("re-running the playbook brings the node back and its replica catches up",
                          rerun_brings_node_back)
     await checks.run("a config nats-server rejects stops the run and changes no node", rejected_config_changes_nothing)
+    if await checks.run("a node that does not come back stops the roll; the other nodes are not touched",
+                        roll_stops_at_unhealthy_node):
+        await checks.run("re-running the playbook with the change undone heals the stopped node",
+                         rerun_heals_stopped_roll)
     if figures:
         print("figures: " + json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()}),
               flush=True)
