@@ -36,15 +36,16 @@ def test_collection_builds_without_tests_and_installs(tmp_path):
     for unwanted in ("tests/", "molecule/", ".venv/", "tools/", ".collections/", "benchmarks/"):
         assert not any(n.startswith(unwanted) for n in names), unwanted
 
+    # Install into an empty path (with --force: this checkout is already "installed" via .collections).
     install_dir = tmp_path / "installed"
-    result = run(["ansible-galaxy", "collection", "install", "--offline", "--no-deps",
-                  "-p", str(install_dir), str(tarball)])
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(install_dir))
+    result = run(["ansible-galaxy", "collection", "install", "--offline", "--no-deps", "--force",
+                  "-p", str(install_dir), str(tarball)], env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     installed = install_dir / "ansible_collections" / "cim" / "nats"
     assert (installed / "roles" / "nats_server" / "tasks" / "main.yml").is_file()
 
     # The installed copy, not this checkout, answers ansible-doc.
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(install_dir))
     result = run(["ansible-doc", "cim.nats.jetstream_stream"], env=env)
     assert result.returncode == 0, result.stderr
     assert "JetStream" in result.stdout
