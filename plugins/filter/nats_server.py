@@ -275,8 +275,8 @@ def nats_server_change(applied, desired, reloadable=(), increase_only=()):
             continue
         if _covered(path, reloadable):
             reload_paths.append(path)
-        elif path in increase_only and path in old and path in new and _increased(old[path],
-                                                                                new[path]):
+        elif path in increase_only and path in old and path in new \
+                and _increased(old[path], new[path]):
             reload_paths.append(path)
         else:
             restart_paths.append(path)
