@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import datetime
 import json
+import logging
 import os
 import re
 import secrets
@@ -210,9 +211,9 @@ def status(args):
         print(f"Client check:    cim_admin connected through {via} with TLS, publish/subscribe round trip {ms:.1f} ms")
     except Exception as err:  # noqa: BLE001 - the summary reports any failure in words
         print(f"Client check:    FAILED: {type(err).__name__}: {err}")
-    print("Try it (nats CLI):\n"
-          f"  nats --tlsca {ca} -s {urls[0]} --user cim_admin \\\n"
-          f"       --password \"$(sed -n 's/^  cim_admin: //p' {secrets_path})\" server list")
+    print("Try it (nats CLI; the system user sees every server):\n"
+          f"  nats --tlsca {ca} -s {urls[0]} --user sys \\\n"
+          f"       --password \"$(sed -n 's/^  sys: //p' {secrets_path})\" server list")
 
     runs_path = os.path.join(inv_dir, "runs.tsv")
     if os.path.exists(runs_path):
@@ -226,6 +227,8 @@ def status(args):
 
 
 def main():
+    # asyncio's TLS transport warns about every connection closed by the peer; noise here.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ports-free")

@@ -8,6 +8,7 @@ inventory / playbook / extra vars to re-run the deployment.
 """
 import asyncio
 import json
+import logging
 import ssl
 import sys
 import time
@@ -16,6 +17,9 @@ import urllib.error
 import urllib.request
 
 import nats
+
+# asyncio's TLS transport warns about every connection the server closes; noise in the output.
+logging.getLogger("asyncio").setLevel(logging.ERROR)
 
 
 class Settings:

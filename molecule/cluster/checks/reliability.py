@@ -68,18 +68,12 @@ class Deployment:
         return proc.returncode, text, seconds
 
     def adhoc(self, pattern, module, args):
-        """An ad-hoc module run on some nodes; returns {host: stdout} (fails on any error)."""
-        cmd = ["ansible", pattern, "-i", self.inventory, "-o", "-m", module, "-a", args]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        """An ad-hoc module run on some nodes; returns {host: result} (fails on any error)."""
+        cmd = ["ansible", pattern, "-i", self.inventory, "-m", module, "-a", args]
+        env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
         assert result.returncode == 0, f"{shlex.join(cmd)} failed: {result.stdout[-800:]}{result.stderr[-800:]}"
-        out = {}
-        for line in result.stdout.splitlines():
-            m = re.match(r"^(\S+) \| (?:CHANGED|SUCCESS) \| rc=0 \| \(stdout\) (.*)$", line)
-            if m:
-                out[m.group(1)] = m.group(2)
-            elif " | " in line:
-                out[line.split(" | ", 1)[0]] = line
-        return out
+        return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]
 
 
 def recap(output):
@@ -316,7 +310,8 @@ async def main(settings_path):
 
     async def rejected_config_changes_nothing():
         config_path = s.data.get("config_path", "/etc/nats/nats-server.conf")
-        files_before = d.adhoc("all", "ansible.builtin.command", f"sha256sum {config_path}")
+        files_before = {h: r["stdout"] for h, r in d.adhoc("nats", "ansible.builtin.command",
+                                                            f"sha256sum {config_path}").items()}
         before = server_state(s)
         rc, out, _ = await d.playbook_run({**restart_vars, **s.data["rejected_vars"]}, "rejected-config")
         assert rc != 0, "the playbook accepted a config that nats-server rejects"
@@ -324,7 +319,8 @@ async def main(settings_path):
         assert words in out, f"the failure does not carry nats-server's words ({words!r}):\n{out[-3000:]}"
         failed = sorted(h for h, (_, f) in recap(out).items() if f)
         after = server_state(s)
-        files_after = d.adhoc("all", "ansible.builtin.command", f"sha256sum {config_path}")
+        files_after = {h: r["stdout"] for h, r in d.adhoc("nats", "ansible.builtin.command",
+                                                           f"sha256sum {config_path}").items()}
         assert after == before, f"a node restarted or reloaded: {before} -> {after}"
         assert files_after == files_before, "a node's config file changed"
         assert all(s.healthy(n) for n in s.names), "a node is not healthy"
