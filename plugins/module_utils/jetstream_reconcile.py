@@ -37,7 +37,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_apply import (
     list_streams,
     read_account,
 )
-from ansible_collections.cim.nats.plugins.module_utils.jetstream_module import _warn_drift
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_module import warn_drift
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
     ModelError,
     kv_stream_name,
@@ -664,7 +664,7 @@ def run_layout(params, check_mode=False, diff=False, clock=time.time):
     warnings = _Warnings()
     for entry in outcome['entries']:
         if entry['drift']:
-            _warn_drift(warnings, entry['plan'], entry['drift'])
+            warn_drift(warnings, entry['plan'], entry['drift'])
     result = dict(changed=outcome['changed'], summary=outcome['summary'], report=outcome['report'],
                   objects=outcome['results'], elapsed=outcome['elapsed'], warnings=warnings.messages)
     if diff:
