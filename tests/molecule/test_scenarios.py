@@ -26,7 +26,7 @@ def test_molecule_scenario(scenario):
     started = time.monotonic()
     with open(log_path, "w") as log:
         result = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT, timeout=40 * 60)
+                                stderr=subprocess.STDOUT, timeout=40 * 60, check=False)
     minutes = (time.monotonic() - started) / 60
     print(f"molecule test -s {scenario}: exit {result.returncode} in {minutes:.1f} min (log {log_path})")
     if result.returncode != 0:

@@ -104,5 +104,7 @@ def test_parse_layout_reports_every_problem_at_once():
     ('>', 'anything.at.all', True),
 ])
 def test_subjects_overlap_as_nats_server_decides(first, second, overlap):
-    assert subjects_overlap(first, second) is overlap
-    assert subjects_overlap(second, first) is overlap
+    # Overlap is symmetric: both orders must agree.
+    forward, backward = first, second
+    assert subjects_overlap(forward, backward) is overlap
+    assert subjects_overlap(backward, forward) is overlap
