@@ -47,10 +47,18 @@ class Settings:
             return json.loads(resp.read())
 
     def healthy(self, name, path="/healthz", timeout=1):
+        """True on 200; False when the node refuses or answers another status; None when it
+        does not answer in time (unknown: a busy machine, not proof that the node is down)."""
         try:
             with urllib.request.urlopen(self.monitor_url(name, path), context=self.tls, timeout=timeout) as resp:
                 return resp.status == 200
-        except (OSError, urllib.error.URLError):
+        except urllib.error.HTTPError:
+            return False
+        except urllib.error.URLError as err:
+            return None if isinstance(err.reason, TimeoutError) else False
+        except TimeoutError:
+            return None
+        except OSError:
             return False
 
     def meta_leader(self):
