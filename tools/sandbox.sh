@@ -22,6 +22,7 @@ containers() { for i in $(seq "$nodes"); do echo "$prefix-$i"; done; }
 
 down() {
   source "$here/env.sh"
+  # Teardown is idempotent: a container or network that is already gone is not an error.
   for c in $(containers); do docker rm -f "$c" >/dev/null 2>&1 && echo "removed $c" || true; done
   docker network rm "$network" >/dev/null 2>&1 && echo "removed network $network" || true
   echo "kept $CIM_NATS_ROOT/inventories/sandbox/ (CA, passwords, run log): delete it to start afresh"
@@ -54,6 +55,7 @@ start_containers() {
   done
   for c in $(containers); do
     # systemd has finished booting when it says running (or degraded: some unit of the image failed).
+    # It exits non-zero for degraded, so its word is captured and judged by the case below.
     state=$(docker exec "$c" timeout 90 systemctl is-system-running --wait 2>/dev/null || true)
     case "$state" in running|degraded) ;; *) echo "$c: systemd did not come up ($state)" >&2; exit 1 ;; esac
   done
