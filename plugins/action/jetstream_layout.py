@@ -52,9 +52,11 @@ class ActionModule(ActionBase):
         kwargs.pop('supports_check_mode', None)
         validation = ArgumentSpecValidator(module_argument_spec(layout_argument_spec()), **kwargs).validate(args)
         if validation.error_messages:
-            raise AnsibleActionFail('%s: %s' % (self._task.action, validation.errors.msg))
+            raise AnsibleActionFail('%s: %s' % (self._task.action, '; '.join(validation.error_messages)))
         outcome = run_layout(validation.validated_parameters, check_mode=bool(self._task.check_mode),
                              diff=bool(self._task.diff))
         # As AnsibleModule does for a module's result: no secret from the options in the output.
-        result.update(remove_values(outcome, validation._no_log_values))
+        if validation._no_log_values:
+            outcome = remove_values(outcome, validation._no_log_values)
+        result.update(outcome)
         return result

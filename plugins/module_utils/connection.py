@@ -34,6 +34,9 @@ except ImportError:  # pragma: no cover - exercised by the "missing library" pat
 # Bounds on closing: nats-py's close() can wait forever on a transport whose TLS handshake failed.
 CLOSE_TIMEOUT = 5
 FAILED_CLOSE_TIMEOUT = 0.5
+# Reads a bulk reconcile keeps in flight at once (consumer listings): enough to hide the round
+# trips, few enough to stay far below the server's queue of pending JetStream API requests.
+CONCURRENT_READS = 16
 DEFAULT_SERVER = 'nats://localhost:4222'
 
 # Option -> environment variable, as natscli and the nats tools read them.
@@ -198,6 +201,21 @@ def api_prefix(domain=None):
     if domain:
         return '$JS.%s.API.' % domain
     return '$JS.API.'
+
+
+def _decode_answer(subject, raw, allow_errors=()):
+    """Decode a JetStream API answer; raise ``JetStreamApiError`` for an error not in ``allow_errors``."""
+    try:
+        answer = json.loads(raw.decode('utf-8')) if raw else {}
+    except ValueError:
+        raise JetStreamApiError('the JetStream API sent an answer that is not JSON: %r' % raw[:200], subject=subject)
+    error = answer.get('error') if isinstance(answer, dict) else None
+    if error:
+        if error.get('err_code') in allow_errors:
+            return answer
+        raise JetStreamApiError(error.get('description') or 'unknown error', error.get('err_code'),
+                                error.get('code'), subject)
+    return answer
 
 
 def _tls_context(settings):
@@ -395,22 +413,17 @@ class JetStreamClient:
         subject = self.prefix + api_subject
         body = b'' if payload is None else json.dumps(payload).encode('utf-8')
         raw = self._loop.run_until_complete(self._request(subject, body))
-        try:
-            answer = json.loads(raw.decode('utf-8')) if raw else {}
-        except ValueError:
-            raise JetStreamApiError('the JetStream API sent an answer that is not JSON: %r' % raw[:200], subject=subject)
-        error = answer.get('error') if isinstance(answer, dict) else None
-        if error:
-            if error.get('err_code') in allow_errors:
-                return answer
-            raise JetStreamApiError(error.get('description') or 'unknown error', error.get('err_code'),
-                                    error.get('code'), subject)
-        return answer
+        return _decode_answer(subject, raw, allow_errors)
 
-    async def _request_once(self, subject, body):
-        """One request; a permissions violation reported for it ends the wait at once."""
-        del self._async_errors[:]
-        self._denied.clear()
+    async def _request_once(self, subject, body, fresh=True):
+        """One request; a permissions violation reported for it ends the wait at once.
+
+        ``fresh`` forgets the violations reported before it; a batch of concurrent reads
+        forgets them once, before its first request, so that none of its requests hides
+        another's refusal.
+        """
+        if fresh:
+            self._forget_async_errors()
         request = asyncio.ensure_future(self._nc.request(subject, body, timeout=self.request_timeout))
         denied = asyncio.ensure_future(self._denied.wait())
         try:
@@ -423,10 +436,14 @@ class JetStreamClient:
                 subject, _describe_failure(self._async_errors[-1], self.request_timeout)))
         return request.result().data
 
-    async def _request(self, subject, body):
+    def _forget_async_errors(self):
+        del self._async_errors[:]
+        self._denied.clear()
+
+    async def _request(self, subject, body, fresh=True):
         where = 'domain %r' % self.settings['domain'] if self.settings.get('domain') else 'this account'
         try:
-            return await self._request_once(subject, body)
+            return await self._request_once(subject, body, fresh)
         except nats.errors.NoRespondersError:
             raise JetStreamUnavailableError(
                 'no JetStream answers on %s at %s: JetStream is not enabled for %s, the domain is wrong, '
@@ -448,6 +465,45 @@ class JetStreamClient:
             answer = self.api(api_subject, request)
             page = answer.get(key) or []
             items.extend(page)
-            total = answer.get('total', 0)
-            if not page or len(items) >= total:
+            if not page or len(items) >= answer.get('total', 0):
                 return items
+
+    def paged_many(self, api_subjects, key, in_flight=CONCURRENT_READS):
+        """Collect several paged listings at once; return ``{api_subject: items}``.
+
+        Reads only, at most ``in_flight`` requests outstanding: a layout's consumer listings,
+        one per stream, cost one round trip's wait instead of one per stream.  The first
+        failure cancels the rest and is raised as ``api`` would raise it.
+        """
+        api_subjects = list(api_subjects)
+        if not api_subjects:
+            return {}
+        return self._loop.run_until_complete(self._paged_many(api_subjects, key, in_flight))
+
+    async def _paged_many(self, api_subjects, key, in_flight):
+        gate = asyncio.Semaphore(in_flight)
+
+        async def listing(api_subject):
+            subject, items = self.prefix + api_subject, []
+            while True:
+                body = json.dumps({'offset': len(items)}).encode('utf-8')
+                async with gate:
+                    raw = await self._request(subject, body, fresh=False)
+                answer = _decode_answer(subject, raw)
+                page = answer.get(key) or []
+                items.extend(page)
+                if not page or len(items) >= answer.get('total', 0):
+                    return api_subject, items
+
+        self._forget_async_errors()
+        tasks = [asyncio.ensure_future(listing(api_subject)) for api_subject in api_subjects]
+        try:
+            return dict(await asyncio.gather(*tasks))
+        finally:
+            # After a failure, stop the other reads and let them finish cancelling before the
+            # loop is reused or closed.
+            pending = [task for task in tasks if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)

@@ -72,6 +72,13 @@ def list_consumers(client, stream):
     return client.paged('CONSUMER.LIST.%s' % stream, 'consumers')
 
 
+def list_consumers_of(client, streams):
+    """Return ``{stream: [consumer info, ...]}`` for several streams, their listings read concurrently."""
+    subjects = dict(('CONSUMER.LIST.%s' % stream, stream) for stream in streams)
+    listings = client.paged_many(subjects, 'consumers')
+    return dict((subjects[subject], items) for subject, items in listings.items())
+
+
 def plan_stream_on_server(client, desired, **options):
     """Read the stream named in ``desired`` and plan it (``options`` go to ``plan_stream``).
 

@@ -643,7 +643,8 @@ def _overlay(current_raw, desired_raw, fields):
     Managed fields the desired config leaves out are removed, so the server applies its
     default; ``KEEP`` fields and fields this model does not know keep the server's value.
     """
-    request = copy.deepcopy(current_raw)
+    # A shallow copy is enough: fields are replaced whole, never changed in place.
+    request = dict(current_raw)
     for name in fields:
         if name in ('name', 'durable_name'):
             continue

@@ -86,10 +86,6 @@ def warn_drift(module, plan, drift):
                                  describe_value(fields[name], values['planned'])))
 
 
-# Kept for callers written against the first version of this file.
-_warn_drift = warn_drift
-
-
 def _fail_refused(module, plan):
     module.fail_json(msg=plan['message'], action='refuse', refused=plan['refused'], changes=plan['changes'],
                      **({'diff': _diff(plan)} if module._diff else {}))
@@ -112,6 +108,36 @@ STREAM_KINDS = {
 }
 
 
+def _reconcile_one(module, label, plan_on_server, info_key, **extra):
+    """Plan one object on the server, apply the plan (unless in check mode) and exit.
+
+    ``plan_on_server(client)`` returns ``(plan, info)``; a refused plan fails with its fields.
+    The result holds ``changed``, ``action``, ``changes``, ``message``, the object's public info
+    under ``info_key``, ``extra`` and, in diff mode, ``diff``.
+    """
+    try:
+        with JetStreamClient(resolve_connection(module.params)) as client:
+            plan, info = plan_on_server(client)
+            if plan['action'] == 'refuse':
+                _fail_refused(module, plan)
+            if not module.check_mode and plan['changed']:
+                applied = apply_plan(client, plan)
+                info = applied['info']
+                warn_drift(module, plan, applied['drift'])
+    except ModelError as exc:
+        module.fail_json(msg='%s: %s' % (label, exc))
+    except PlanRefusedError as exc:
+        _fail_refused(module, exc.plan)
+    except NatsError as exc:
+        _fail_error(module, label, exc)
+    result = dict(changed=plan['changed'], action=plan['action'], changes=plan['changes'], message=plan['message'],
+                  **extra)
+    result[info_key] = _public_info(info)
+    if module._diff:
+        result['diff'] = _diff(plan)
+    module.exit_json(**result)
+
+
 def run_stream_module(module, kind='stream'):
     """Reconcile one stream, KV bucket or object store described by ``module.params`` and exit.
 
@@ -128,30 +154,13 @@ def run_stream_module(module, kind='stream'):
             'name': stream_name(name) if stream_name else name}
     except ModelError as exc:
         module.fail_json(msg='%s: %s' % (label, exc))
-    try:
-        with JetStreamClient(resolve_connection(params)) as client:
-            plan, info = plan_stream_on_server(
-                client, desired, recreate=params['recreate'], acknowledge_data_loss=params['acknowledge_data_loss'],
-                state=params['state'], label=label)
-            if plan['action'] == 'refuse':
-                _fail_refused(module, plan)
-            if not module.check_mode and plan['changed']:
-                applied = apply_plan(client, plan)
-                info = applied['info']
-                warn_drift(module, plan, applied['drift'])
-    except ModelError as exc:
-        module.fail_json(msg='%s: %s' % (label, exc))
-    except PlanRefusedError as exc:
-        _fail_refused(module, exc.plan)
-    except NatsError as exc:
-        _fail_error(module, label, exc)
-    result = dict(changed=plan['changed'], action=plan['action'], changes=plan['changes'], message=plan['message'],
-                  stream=_public_info(info))
-    if stream_name:
-        result['bucket'] = name
-    if module._diff:
-        result['diff'] = _diff(plan)
-    module.exit_json(**result)
+
+    def plan_on_server(client):
+        return plan_stream_on_server(
+            client, desired, recreate=params['recreate'], acknowledge_data_loss=params['acknowledge_data_loss'],
+            state=params['state'], label=label)
+
+    _reconcile_one(module, label, plan_on_server, 'stream', **({'bucket': name} if stream_name else {}))
 
 
 def run_consumer_module(module):
@@ -169,35 +178,21 @@ def run_consumer_module(module):
             'name': params['name'], 'durable_name': params['name']}
     except ModelError as exc:
         module.fail_json(msg='%s: %s' % (label, exc))
-    try:
-        with JetStreamClient(resolve_connection(params)) as client:
-            limits = read_account(client).get('limits') if params['state'] == 'present' else None
-            plan, info, stream_info = plan_consumer_on_server(
-                client, desired, params['stream'], account_limits=limits, recreate=params['recreate'],
-                state=params['state'])
-            if stream_info is None and params['state'] == 'present':
-                if not module.check_mode:
-                    module.fail_json(msg='%s: stream %s does not exist; create it first (cim.nats.jetstream_stream)'
-                                     % (label, params['stream']))
-                module.warn('stream %s does not exist: a real run fails unless an earlier task creates it'
-                            % params['stream'])
-            if plan['action'] == 'refuse':
-                _fail_refused(module, plan)
-            if not module.check_mode and plan['changed']:
-                applied = apply_plan(client, plan)
-                info = applied['info']
-                warn_drift(module, plan, applied['drift'])
-    except ModelError as exc:
-        module.fail_json(msg='%s: %s' % (label, exc))
-    except PlanRefusedError as exc:
-        _fail_refused(module, exc.plan)
-    except NatsError as exc:
-        _fail_error(module, label, exc)
-    result = dict(changed=plan['changed'], action=plan['action'], changes=plan['changes'], message=plan['message'],
-                  consumer=_public_info(info))
-    if module._diff:
-        result['diff'] = _diff(plan)
-    module.exit_json(**result)
+
+    def plan_on_server(client):
+        limits = read_account(client).get('limits') if params['state'] == 'present' else None
+        plan, info, stream_info = plan_consumer_on_server(
+            client, desired, params['stream'], account_limits=limits, recreate=params['recreate'],
+            state=params['state'])
+        if stream_info is None and params['state'] == 'present':
+            if not module.check_mode:
+                module.fail_json(msg='%s: stream %s does not exist; create it first (cim.nats.jetstream_stream)'
+                                 % (label, params['stream']))
+            module.warn('stream %s does not exist: a real run fails unless an earlier task creates it'
+                        % params['stream'])
+        return plan, info
+
+    _reconcile_one(module, label, plan_on_server, 'consumer')
 
 
 def _public_info(info):

@@ -348,15 +348,26 @@ def object_store_config_from_options(options):
     )
 
 
-def validate_options(argument_spec, options):
-    """Validate one dict of options against an argument spec outside a module (bulk layouts).
+def options_validator(argument_spec):
+    """Return a function validating one dict of options against ``argument_spec`` outside a module.
 
-    Returns the validated options (aliases resolved, defaults filled); raises ``ModelError``
-    with every problem Ansible's validator found.
+    The function returns the validated options (aliases resolved, defaults filled) and raises
+    ``ModelError`` with every problem Ansible's validator found.  The spec is prepared once, so
+    a layout's hundreds of items of one kind share it.
     """
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-    result = ArgumentSpecValidator(argument_spec).validate(options)
-    if result.error_messages:
-        raise ModelError('; '.join(result.error_messages))
-    return result.validated_parameters
+    validator = ArgumentSpecValidator(argument_spec)
+
+    def validate(options):
+        result = validator.validate(options)
+        if result.error_messages:
+            raise ModelError('; '.join(result.error_messages))
+        return result.validated_parameters
+
+    return validate
+
+
+def validate_options(argument_spec, options):
+    """Validate one dict of options against an argument spec outside a module (see ``options_validator``)."""
+    return options_validator(argument_spec)(options)

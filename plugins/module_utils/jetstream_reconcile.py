@@ -8,8 +8,8 @@ Validating options, comparing, field rules and applying one object are the share
 item of a layout means and does exactly what the same options do in a single-object module.
 This file only adds what a layout needs on top:
 
-* reading the server once (one paged stream listing, one consumer listing per stream) instead
-  of one info request per object;
+* reading the server once (one paged stream listing, one consumer listing per stream, those
+  read concurrently) instead of one info request per object;
 * the order: streams before the streams that mirror or source them and before their
   consumers; deletions first, consumers before streams, in the reverse order;
 * the prune scope: undeclared objects are deleted only when their name is in the scope;
@@ -33,7 +33,7 @@ from ansible_collections.cim.nats.plugins.module_utils.connection import (
 )
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_apply import (
     apply_plan,
-    list_consumers,
+    list_consumers_of,
     list_streams,
     read_account,
 )
@@ -54,7 +54,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import 
     object_store_config_from_options,
     stream_argument_spec,
     stream_config_from_options,
-    validate_options,
+    options_validator,
 )
 
 KV_STREAM_PREFIX = 'KV_'
@@ -219,13 +219,15 @@ def parse_layout(layout):
     """
     entries, problems, seen = [], [], {}
     for key, kind, spec, to_config in LAYOUT_KINDS:
-        for index, item in enumerate(layout.get(key) or []):
+        items = layout.get(key) or []
+        validate_options = options_validator(spec()) if items else None
+        for index, item in enumerate(items):
             where = '%s[%d]' % (key, index)
             if not isinstance(item, dict):
                 problems.append('%s: each item must be a dict of options, not %r' % (where, item))
                 continue
             try:
-                params = validate_options(spec(), item)
+                params = validate_options(item)
             except ModelError as exc:
                 problems.append('%s: %s' % (where, exc))
                 continue
@@ -277,7 +279,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
 
     Reads: one paged ``STREAM.LIST``; the account info when a consumer is declared; one paged
     ``CONSUMER.LIST`` per stream that holds declared consumers (or, when pruning, per declared
-    stream), skipping streams that do not exist yet or will be recreated.  Returns all entries
+    stream), read concurrently, skipping streams that do not exist yet or will be recreated.  Returns all entries
     (the pruned ones appended) and the subjects of every stream on the server (to explain an
     overlap later); sends nothing that changes the server.
     """
@@ -311,18 +313,23 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
     limits = None
     if any(e['state'] == 'present' for e in consumers):
         limits = read_account(client).get('limits')
-    listed = {}
+
+    def listable(stream):
+        """True when the stream's consumers on the server will still be there when its consumers are applied."""
+        stream_entry = by_stream.get(stream)
+        gone = stream_entry is not None and stream_entry['plan']['action'] in ('create', 'recreate', 'delete')
+        return stream in on_server and not gone
+
+    # Every consumer listing the plan needs, read at once (one round trip's wait, not one per stream).
+    wanted = set(e['stream'] for e in consumers)
+    if prune:
+        wanted.update(e['stream'] for e in streams if e['kind'] == 'stream' and e['state'] == 'present')
+    listings = list_consumers_of(client, sorted(s for s in wanted if listable(s)))
+    listed = dict((stream, dict((c['name'], c) for c in items)) for stream, items in listings.items())
 
     def server_consumers(stream):
         """The stream's consumers on the server, as they will be when its consumers are applied."""
-        if stream not in listed:
-            stream_entry = by_stream.get(stream)
-            gone = stream_entry is not None and stream_entry['plan']['action'] in ('create', 'recreate', 'delete')
-            if stream not in on_server or gone:
-                listed[stream] = {}
-            else:
-                listed[stream] = dict((c['name'], c) for c in list_consumers(client, stream))
-        return listed[stream]
+        return listed.get(stream, {})
 
     for entry in consumers:
         stream = entry['stream']

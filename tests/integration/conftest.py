@@ -177,7 +177,8 @@ def tls_material(tmp_path_factory):
 @pytest.fixture(scope='session')
 def nats_tls(tmp_path_factory, tls_material):
     """TLS with verified client certificates, users (admin/password, an NKEY user, a user who may
-    not use JetStream), JetStream domain ``hub``.  ``.args`` connect as admin."""
+    not use JetStream, a user who may not list the consumers of stream PRIVATE), JetStream
+    domain ``hub``.  ``.args`` connect as admin."""
     import nkeys
     seed, public = make_nkey(nkeys.PREFIX_BYTE_USER)
     directory = tmp_path_factory.mktemp('nats-tls')
@@ -194,6 +195,7 @@ authorization {
     {user: admin, password: "s3cret-Pa55"}
     {nkey: %(nkey)s}
     {user: nojs, password: "nojs-pass", permissions: {publish: {deny: ["$JS.>"]}}}
+    {user: nolist, password: "nolist-pass", permissions: {publish: {deny: ["$JS.API.CONSUMER.LIST.PRIVATE"]}}}
   ]
 }
 ''' % dict(tls_material, nkey=public)

@@ -410,6 +410,30 @@ def test_role_check_mode_and_refusal_through_the_playbook(server):
     assert stream_config(server, 'ORDERS')['storage'] == 'file'
 
 
+def test_wrong_variables_are_all_named_by_the_playbook_and_by_the_role_spec(server, tmp_path):
+    """playbooks/jetstream.yml leaves the checks to the module, which names every wrong option;
+    a user's play that includes the role gets the role's own argument spec check first."""
+    wrong = json.dumps({'jetstream_streams': 'CIM_EVENTS', 'jetstream_connect_timeout': 'soon'})
+    proc, recap = playbook(server, '-e', wrong)
+    output = re.sub(r'\s+', ' ', proc.stdout)
+    assert recap['failed'] == 1, proc.stdout
+    assert "argument 'connect_timeout' is of type str" in output and "option 'streams' is of type str" in output
+    assert stream_names(server) == []
+
+    play = tmp_path / 'play.yml'
+    play.write_text('- hosts: localhost\n  gather_facts: false\n  roles: [cim.nats.jetstream]\n')
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text('all: {}\n')
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
+               ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(inventory),
+                           str(play), '-e', wrong, '-e', 'jetstream_server=%s' % server.url],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    output = re.sub(r'\s+', ' ', proc.stdout)
+    assert proc.returncode != 0 and 'Validation of arguments failed' in output, output
+    assert 'jetstream_streams' in output and 'jetstream_connect_timeout' in output
+
+
 def test_with_a_task_environment_the_module_runs_as_a_plain_module_with_the_same_result(server, tmp_path):
     """In-process execution would ignore `environment:`; then the module runs as usual and sees it."""
     play = tmp_path / 'play.yml'
@@ -433,3 +457,39 @@ def test_with_a_task_environment_the_module_runs_as_a_plain_module_with_the_same
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert '2 streams (2 created)' in re.sub(r'\s+', ' ', proc.stdout)
     assert stream_names(server) == ['ORDERS', 'ORDERS_ARCHIVE']
+
+
+def test_consumer_listings_read_at_once_include_every_page(server):
+    """The plan reads all streams' consumer listings concurrently; a stream with more consumers
+    than one page (256) is still read whole, so a second run finds every consumer unchanged."""
+    streams = [{'name': 'WIDE', 'subjects': ['wide.>']}]
+    consumers = [{'stream': 'WIDE', 'name': 'W%03d' % n, 'filter_subject': 'wide.%d' % n} for n in range(300)]
+    for number in range(30):
+        name = 'NARROW_%02d' % number
+        streams.append({'name': name, 'subjects': ['narrow.%d.>' % number]})
+        consumers += [{'stream': name, 'name': 'C%d' % n} for n in range(2)]
+    first = layout(server, streams=streams, consumers=consumers)
+    assert first.get('failed') is not True, first.get('msg')
+    page = js_api(server, '$JS.API.CONSUMER.LIST.WIDE', {'offset': 0})
+    assert page['total'] == 300 and len(page['consumers']) < 300  # a listing of more than one page
+    second = layout(server, streams=streams, consumers=consumers)
+    assert second['changed'] is False, second['summary']
+    assert second['summary'].startswith('31 streams (31 unchanged); 360 consumers (360 unchanged)'), second['summary']
+
+
+def test_a_refused_consumer_listing_fails_the_plan_at_once_naming_it(nats_tls, unique):
+    """A user who may not list one stream's consumers: the concurrent reads stop at the refusal,
+    well within the request timeout, the error names the subject, and nothing is applied."""
+    private, open_stream = 'PRIVATE', unique
+    admin = run_module('jetstream_layout', dict(nats_tls.args, streams=[
+        {'name': private, 'subjects': ['private.>']}, {'name': open_stream, 'subjects': [unique.lower() + '.>']}]))
+    assert admin.get('failed') is not True, admin.get('msg')
+    args = dict(nats_tls.args, user='nolist', password='nolist-pass', request_timeout=5)
+    result = run_module('jetstream_layout', dict(args, consumers=[
+        {'stream': open_stream, 'name': 'READER'}, {'stream': private, 'name': 'READER'}]))
+    assert result['failed'] is True
+    assert 'CONSUMER.LIST.PRIVATE' in result['msg'] and 'ermissions' in result['msg'], result['msg']
+    assert result['_seconds'] < 5
+    assert 'nolist-pass' not in json.dumps(result)
+    for stream in (private, open_stream):
+        assert js_api(nats_tls, '$JS.API.CONSUMER.NAMES.%s' % stream, {'offset': 0}).get('consumers') in (None, [])
