@@ -458,35 +458,28 @@ class JetStreamClient:
 
     def paged(self, api_subject, key, payload=None):
         """Collect every item of a paged list endpoint (STREAM.NAMES, STREAM.LIST, CONSUMER.LIST...)."""
-        items = []
-        request = dict(payload or {})
-        while True:
-            request['offset'] = len(items)
-            answer = self.api(api_subject, request)
-            page = answer.get(key) or []
-            items.extend(page)
-            if not page or len(items) >= answer.get('total', 0):
-                return items
+        return self.paged_many([api_subject], key, payload)[api_subject]
 
-    def paged_many(self, api_subjects, key, in_flight=CONCURRENT_READS):
+    def paged_many(self, api_subjects, key, payload=None, in_flight=CONCURRENT_READS):
         """Collect several paged listings at once; return ``{api_subject: items}``.
 
         Reads only, at most ``in_flight`` requests outstanding: a layout's consumer listings,
-        one per stream, cost one round trip's wait instead of one per stream.  The first
-        failure cancels the rest and is raised as ``api`` would raise it.
+        one per stream, cost one round trip's wait instead of one per stream.  ``payload``
+        (a filter) goes with every page request.  The first failure cancels the rest and is
+        raised as ``api`` would raise it.
         """
         api_subjects = list(api_subjects)
         if not api_subjects:
             return {}
-        return self._loop.run_until_complete(self._paged_many(api_subjects, key, in_flight))
+        return self._loop.run_until_complete(self._paged_many(api_subjects, key, dict(payload or {}), in_flight))
 
-    async def _paged_many(self, api_subjects, key, in_flight):
+    async def _paged_many(self, api_subjects, key, payload, in_flight):
         gate = asyncio.Semaphore(in_flight)
 
         async def listing(api_subject):
             subject, items = self.prefix + api_subject, []
             while True:
-                body = json.dumps({'offset': len(items)}).encode('utf-8')
+                body = json.dumps(dict(payload, offset=len(items))).encode('utf-8')
                 async with gate:
                     raw = await self._request(subject, body, fresh=False)
                 answer = _decode_answer(subject, raw)

@@ -325,11 +325,8 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
     if prune:
         wanted.update(e['stream'] for e in streams if e['kind'] == 'stream' and e['state'] == 'present')
     listings = list_consumers_of(client, sorted(s for s in wanted if listable(s)))
+    # stream -> {name: info}; a stream that is missing or goes away has none.
     listed = dict((stream, dict((c['name'], c) for c in items)) for stream, items in listings.items())
-
-    def server_consumers(stream):
-        """The stream's consumers on the server, as they will be when its consumers are applied."""
-        return listed.get(stream, {})
 
     for entry in consumers:
         stream = entry['stream']
@@ -339,7 +336,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
             stream_config = stream_entry['plan']['request']
         else:
             stream_config = info['config'] if info else None
-        current = server_consumers(stream).get(entry['name'])
+        current = listed.get(stream, {}).get(entry['name'])
         entry['plan'] = plan_consumer(
             entry['desired'], current['config'] if current else None, stream_config=stream_config,
             account_limits=limits if entry['state'] == 'present' else None, recreate=entry['recreate'],
@@ -362,7 +359,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
                 continue
             if entry['plan']['action'] == 'recreate':
                 continue  # its consumers go with it
-            for name, info in sorted(server_consumers(entry['stream']).items()):
+            for name, info in sorted(listed.get(entry['stream'], {}).items()):
                 if (entry['stream'], name) in declared or not is_durable(info.get('config')):
                     continue
                 if not in_prune_scope(name, prune_prefixes, prune_names):
