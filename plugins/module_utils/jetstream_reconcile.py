@@ -279,9 +279,9 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
 
     Reads: one paged ``STREAM.LIST``; the account info when a consumer is declared; one paged
     ``CONSUMER.LIST`` per stream that holds declared consumers (or, when pruning, per declared
-    stream), read concurrently, skipping streams that do not exist yet or will be recreated.  Returns all entries
-    (the pruned ones appended) and the subjects of every stream on the server (to explain an
-    overlap later); sends nothing that changes the server.
+    stream), all read concurrently, skipping streams that do not exist yet or will be recreated.
+    Returns all entries (the pruned ones appended) and the subjects of every stream on the server
+    (to explain an overlap later); sends nothing that changes the server.
     """
     if prune and not (prune_prefixes or prune_names):
         raise LayoutError(['prune needs a scope (prune_prefixes or prune_names), so that objects outside the '
