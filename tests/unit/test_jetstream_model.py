@@ -28,6 +28,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import 
     consumer_config_from_options,
     kv_bucket_argument_spec,
     kv_bucket_config_from_options,
+    options_validator,
     stream_argument_spec,
     stream_config_from_options,
     validate_options,
@@ -61,6 +62,23 @@ def consumer(**options):
     options.setdefault('stream', 'S1')
     options.setdefault('name', 'C1')
     return consumer_config_from_options(validate_options(consumer_argument_spec(), options))
+
+
+def test_one_prepared_validator_gives_each_item_only_its_own_options():
+    """A layout validates hundreds of items with one prepared spec: nothing may carry over."""
+    items = [{'name': 'A', 'subjects': ['a.>'], 'max_age': '1d', 'republish': {'src': 'a.>', 'dest': 'r.>'},
+              'placement': {'cluster': 'east', 'tags': ['ssd']}, 'sources': [{'name': 'X', 'filter_subject': 'x.>'}]},
+             {'name': 'B'},
+             {'name': 'C', 'sources': [{'name': 'Y'}]}]
+    validate = options_validator(stream_argument_spec())
+    shared = [validate(copy.deepcopy(item)) for item in items]
+    fresh = [validate_options(stream_argument_spec(), copy.deepcopy(item)) for item in items]
+    assert shared == fresh
+    assert shared[1]['republish'] is None and shared[1]['sources'] is None
+    assert stream_config_from_options(shared[0])['republish']['dest'] == 'r.>'
+    with pytest.raises(ModelError, match='max_agee'):
+        validate({'name': 'D', 'max_agee': '1d'})
+    assert validate({'name': 'E'}) == validate_options(stream_argument_spec(), {'name': 'E'})
 
 
 # -- normalisation ----------------------------------------------------------------------------
