@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port, js_api, start_nats_server
+from conftest import ROOT, free_port, js_api, run_module, start_nats_server
 
 EXAMPLE_LAYOUT = os.path.join(ROOT, 'inventories', 'example', 'group_vars', 'all', 'jetstream.yml')
 ADMIN_PASSWORD = 'cluster-Adm1n'
@@ -101,3 +101,20 @@ def test_cim_layout_gets_three_replicas_on_a_three_node_cluster(cluster, tls_mat
     proc, (ok, changed, unreachable, failed) = _playbook(inventory, extra)
     assert failed == 0 and changed == 0, proc.stdout + proc.stderr
     assert '4 streams (4 unchanged); 2 consumers (2 unchanged)' in re.sub(r'\s+', ' ', proc.stdout)
+
+
+def test_many_replicated_streams_are_read_concurrently_and_stay_unchanged(cluster, tls_material):
+    """The plan's consumer listings go out concurrently; in a cluster each is answered through
+    the meta leader from the streams' leaders. 30 R3 streams with 3 consumers each: the second
+    run finds all 120 objects unchanged and sends nothing."""
+    args = {'server': [server.url for server in cluster], 'tls_ca_file': tls_material['ca'],
+            'user': 'cim_admin', 'password': ADMIN_PASSWORD, 'request_timeout': 20}
+    streams = [{'name': 'WIDE_%02d' % n, 'subjects': ['wide.%d.>' % n], 'num_replicas': 3} for n in range(30)]
+    consumers = [{'stream': s['name'], 'name': 'C%d' % c, 'ack_policy': 'explicit'} for s in streams for c in range(3)]
+    first = run_module('jetstream_layout', dict(args, streams=streams, consumers=consumers))
+    assert first.get('failed') is not True, first.get('msg')
+    assert first['summary'].startswith('30 streams (30 created); 90 consumers (90 created)'), first['summary']
+    second = run_module('jetstream_layout', dict(args, streams=streams, consumers=consumers))
+    assert second['changed'] is False, second['summary']
+    assert second['summary'].startswith('30 streams (30 unchanged); 90 consumers (90 unchanged)'), second['summary']
+    assert ADMIN_PASSWORD not in json.dumps(second)
