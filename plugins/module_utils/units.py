@@ -5,6 +5,18 @@
 
 Everything here is pure (no Ansible, no nats-py) so the single-object modules, the bulk
 reconcile and the unit tests share one reading of "2m", "1GB" or "-1".
+
+Sizes. The JetStream API takes plain bytes; the unit is read here, on the client. The modules
+read it as natscli does (``nats stream add --max-bytes 1G``): every unit is 1024-based, so "1K",
+"1KB" and "1KiB" are all 1024 bytes and "1G" is 1073741824. JetStream layouts are most often
+copied from natscli commands, and a size there must mean the same here.
+
+nats-server's config file (what the nats_server role writes) reads the bare units differently:
+"1K", "1M", "1G", "1T" are powers of 1000 there, and only "1KB"/"1KiB" ... are powers of 1024.
+So "1GB" and "1GiB" mean 1073741824 bytes everywhere, while "1G" is 1000000000 bytes in a
+``nats_server_*`` variable and 1073741824 bytes in a JetStream module option. Write "GB" (or
+"GiB") to mean the same in both. tests/unit/test_size_units_server.py checks both readings
+against the real nats-server.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -44,7 +56,7 @@ _DURATION_UNITS = {
 _DURATION_PART = re.compile('([0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h|d|w|y)')
 _NUMBER = re.compile(r'^[+-]?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)$')
 
-# nats-server and natscli read K, KB and KiB alike as 1024: users copy sizes from both.
+# natscli's reading (K, KB and KiB alike are 1024); see the module docstring for the server's.
 _SIZE_UNITS = {
     'b': 1,
     'k': 1 << 10, 'kb': 1 << 10, 'kib': 1 << 10,
@@ -141,8 +153,8 @@ def parse_size(value, unlimited=-1):
     """Return a size in bytes.
 
     Accepts integers, numeric strings and strings with a unit: B, K/KB/KiB, M/MB/MiB, G/GB/GiB,
-    T/TB/TiB, P/PB/PiB, all 1024-based as in nats-server's configuration and natscli
-    ("1GB" == "1GiB" == 1073741824).  ``-1`` (or any negative number) and the words
+    T/TB/TiB, P/PB/PiB, all 1024-based as natscli reads them ("1G" == "1GB" == "1GiB" ==
+    1073741824; nats-server's config file reads "1G" as 10**9, see the module docstring).  ``-1`` (or any negative number) and the words
     "unlimited"/"infinite"/"none" mean no limit and return ``unlimited``.  ``None`` stays
     ``None``.
     """
