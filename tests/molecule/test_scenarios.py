@@ -9,7 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOLECULE_DIR = os.path.join(ROOT, "molecule")
 # Fast scenarios first, so a broken basic setup fails before the long ones run.
-ORDER = ["default", "package", "cluster"]
+ORDER = ["default", "package", "production", "cluster"]
 
 
 def scenarios():

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The production path's claims, proven against the running cluster:
+
+1. A node key that does not belong to its certificate stops the run on the controller: no host
+   changes, the TLS files on every node stay as they were, every server keeps running.
+2. A two-play playbook on the same hosts applies both plays' reloadable changes, by reload (no
+   server restarts), while a publisher on an R3 stream loses no acknowledged message.
+
+usage: production.py SETTINGS.json TWO_PLAYS.yml   (settings as in molecule/cluster/checks)
+"""
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+
+import nats.js.errors
+from nats.js.api import StreamConfig
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
+from clusterlib import Checks, Settings  # noqa: E402
+from reliability import STREAM, Deployment, Publisher, recap, server_state, stored_numbers  # noqa: E402
+
+TLS_FILES = "/etc/nats/tls/server-cert.pem /etc/nats/tls/server-key.pem /etc/nats/tls/ca.pem"
+
+
+def tls_checksums(s):
+    """{node: sha256sum output of its deployed TLS files}, read with become (the files are root's)."""
+    cmd = ["ansible", "nats", "-i", s.data["inventory"], "--become", "-m", "ansible.builtin.command",
+           "-a", f"sha256sum {TLS_FILES}"]
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stdout[-800:] + result.stderr[-800:]
+    hosts = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]
+    return {name: hosts[name]["stdout"] for name in s.names}
+
+
+async def main(settings_path, two_plays):
+    s = Settings(settings_path)
+    d = Deployment(s)
+    checks = Checks("production path")
+    first, second = s.names[0], s.names[1]
+
+    async def bad_key_pair_replaces_nothing():
+        before, files_before = server_state(s), tls_checksums(s)
+        # The first node is given the second node's key: a pair that does not match.
+        wrong_key = {"nats_cluster_tls_key_src":
+                     "{{ inventory_dir }}/pki/{{ groups['nats'][1] if inventory_hostname == groups['nats'][0]"
+                     " else inventory_hostname }}.key"}
+        rc, out, seconds = await d.playbook_run(wrong_key, "wrong-key")
+        flat = re.sub(r"\s+", " ", out)
+        assert rc != 0, "the playbook ran with a key that does not belong to the certificate"
+        assert f"{first}: nats_cluster_tls_key_src" in flat and "does not belong to the certificate" in flat, out[-3000:]
+        assert f"pki/{second}.key" in flat, "the message does not name the file"
+        changed = {h: c for h, (c, _) in recap(out).items()}
+        assert not any(changed.values()), f"hosts changed before the check failed: {changed}"
+        assert tls_checksums(s) == files_before, "TLS files on a node were replaced"
+        assert server_state(s) == before, "a server restarted or reloaded"
+        return f"stopped in {seconds:.0f} s naming {first}, the variable and the file; changed=0, files and servers untouched"
+
+    async def create_stream():
+        nc = await s.connect("cim_admin")
+        try:
+            js = nc.jetstream()
+            try:
+                await js.delete_stream(STREAM)
+            except nats.js.errors.NotFoundError:
+                pass
+            await js.add_stream(StreamConfig(name=STREAM, subjects=["events.reliability.>"], num_replicas=3,
+                                             duplicate_window=120))
+            return f"R3 stream {STREAM}"
+        finally:
+            await nc.close()
+
+    async def two_plays_apply_both_by_reload_under_load():
+        before = server_state(s)
+        publisher = Publisher(s)
+        task = asyncio.create_task(publisher.run())
+        await asyncio.sleep(2)
+        d.playbook = two_plays
+        rc, out, seconds = await d.playbook_run({}, "two-plays")
+        await asyncio.sleep(2)
+        publisher.stop.set()
+        await task
+        assert rc == 0, out[-4000:]
+        varz = {name: s.monitor(name, "/varz") for name in s.names}
+        after = server_state(s)
+        connections = {name: v.get("max_connections") for name, v in varz.items()}
+        assert set(connections.values()) == {1200}, f"max_connections after the second play: {connections}"
+        restarted = [n for n in s.names if after[n][0] != before[n][0]]
+        assert not restarted, f"restarted instead of reloaded: {restarted}"
+        not_reloaded = [n for n in s.names if after[n][1] == before[n][1]]
+        assert not not_reloaded, f"not reloaded: {not_reloaded}"
+        reloads = len(re.findall(r"^TASK \[cim\.nats\.nats_server : Reload nats-server\]", out, re.M))
+        assert reloads == 2, f"expected one reload per play, saw {reloads}"
+        numbers, info = await stored_numbers(s)
+        lost = sorted(set(publisher.acked) - set(numbers))
+        assert not lost, f"{len(lost)} acknowledged messages lost, first {lost[:10]}"
+        return (f"both plays applied by reload in {seconds:.0f} s, no restart; {len(publisher.acked)} acknowledged, "
+                f"{len(numbers)} stored, 0 lost, {publisher.retries} retries; longest publish stall "
+                f"{publisher.longest_stall:.2f} s")
+
+    await checks.run("a key that does not match its certificate replaces nothing", bad_key_pair_replaces_nothing)
+    await checks.run("an R3 stream for the load", create_stream)
+    await checks.run("a two-play playbook applies both plays' changes, under load",
+                     two_plays_apply_both_by_reload_under_load)
+    return checks.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2])))
