@@ -4,8 +4,11 @@
 """Filters for the nats_server role: what Jinja cannot say well.
 
 - ``nats_conf``: render a dict in nats-server's configuration format.
-- ``nats_bcrypt``: bcrypt a password with a salt derived from a seed, so a second run is unchanged.
-- ``nats_hash_passwords``: bcrypt every ``password`` and ``token`` in a config dict (not yet hashed).
+- ``nats_bcrypt``: bcrypt a password with a random salt, keeping the deployed hash when it still
+  verifies the password, so a second run is unchanged.
+- ``nats_hash_passwords``: bcrypt every ``password`` and ``token`` in a config dict (not yet
+  hashed), reusing the hashes of the config applied before where they verify.
+- ``nats_redact``: remove URL credentials, hashes and known secrets from text before it is shown.
 - ``nats_size_bytes`` / ``nats_duration_seconds``: read sizes and durations the way nats-server does.
 - ``nats_server_change``: classify the difference between the applied and the desired server state
   as ``none``, ``reload`` or ``restart``.
@@ -15,15 +18,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import hashlib
-import hmac
 import json
 import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.six import string_types
+from ansible.module_utils.six.moves.urllib.parse import quote
 
 try:
     import bcrypt
@@ -48,8 +49,6 @@ _DURATION_PART_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|
 _DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0,
                    "m": 60.0, "h": 3600.0}
 _BARE_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_BCRYPT_B64 = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-_STD_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def nats_size_bytes(value):
@@ -174,57 +173,187 @@ def nats_conf(data, indent=2):
     return _body(data, 0, int(indent))
 
 
-def nats_bcrypt(password, salt_seed, cost=11):
-    """bcrypt-hash a password the way nats-server reads it ($2a$), with a salt derived from
-    salt_seed and the password (HMAC-SHA256), so the same input always gives the same hash and a
-    second Ansible run reports no change. Different seeds give different hashes."""
+_BCRYPT_RE = re.compile(r"^\$2[abxy]\$\d{2}\$")
+_BCRYPT_HASH_RE = re.compile(r"\$2[abxy]\$\d{2}\$[./A-Za-z0-9]{53}")
+_SECRET_KEYS = ("password", "token")
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*://"
+# scheme://userinfo@ up to the last "@" before the next URL on the same line: a broken URL may
+# hold an unencoded "@", "/", "#" or space in its password, and the whole userinfo must go.
+_URL_CREDENTIALS_RE = re.compile(r"(%s)(?:(?!%s)[^\r\n])*@" % (_SCHEME, _SCHEME))
+
+
+def _secret_text(value, where):
+    """The text of a password or token. YAML reads an unquoted 12345678 as a number: it is the
+    same secret written as digits, so it is hashed as the string of those digits."""
+    if isinstance(value, bool):
+        raise AnsibleFilterError("%s is a boolean (YAML reads an unquoted yes/no/true/false as "
+                                 "one); quote it" % where)
+    if isinstance(value, float):
+        # 1.10 or 1e3 come back as 1.1 and 1000.0: the digits the user wrote are lost.
+        raise AnsibleFilterError("%s is a number with a decimal point or exponent, which YAML may "
+                                 "have changed on reading it; quote it" % where)
+    if isinstance(value, int):
+        return to_text(str(value))
+    if isinstance(value, string_types):
+        return to_text(value)
+    raise AnsibleFilterError("%s must be a string, not a %s" % (where, type(value).__name__))
+
+
+def _is_bcrypt(value):
+    return isinstance(value, string_types) and _BCRYPT_HASH_RE.match(value) is not None \
+        and len(value) == 60
+
+
+def _reusable(secret, hashed, cost):
+    """True if ``hashed`` (a deployed hash) is one nats-server reads, of this cost, for secret."""
+    if not _is_bcrypt(hashed) or not hashed.startswith("$2a$%02d$" % cost):
+        return False
+    try:
+        return bcrypt.checkpw(secret, to_bytes(hashed))
+    except ValueError:
+        return False
+
+
+def nats_bcrypt(password, previous=None, cost=11):
+    """bcrypt-hash a password the way nats-server reads it ($2a$).
+
+    ``previous`` is the hash deployed for this password's place, if any: when it verifies the
+    password at this cost it is returned unchanged, so a second Ansible run changes nothing.
+    Otherwise the hash gets a fresh random salt (``bcrypt.gensalt``): no salt depends on the
+    password. A number (YAML's reading of 12345678) is hashed as its digits.
+    """
     if not HAS_BCRYPT:
         raise AnsibleFilterError("the nats_bcrypt filter needs the Python library bcrypt on the "
                                  "controller (pip install bcrypt)")
-    if not isinstance(password, string_types) or not password:
-        raise AnsibleFilterError("nats_bcrypt needs a non-empty password string")
-    secret = to_bytes(password, errors="surrogate_or_strict")
+    text = _secret_text(password, "the password")
+    if not text:
+        raise AnsibleFilterError("nats_bcrypt needs a non-empty password")
+    secret = to_bytes(text, errors="surrogate_or_strict")
     if len(secret) > 72:
         raise AnsibleFilterError("bcrypt only uses the first 72 bytes of a password; this one has "
                                  "%d bytes, use a shorter one" % len(secret))
     cost = int(cost)
     if not 4 <= cost <= 31:
         raise AnsibleFilterError("bcrypt cost must be between 4 and 31, got %d" % cost)
-    digest = hmac.new(to_bytes(salt_seed), b"cim.nats\0" + secret, hashlib.sha256).digest()[:16]
-    salt22 = base64.b64encode(digest).rstrip(b"=").translate(bytes.maketrans(_STD_B64, _BCRYPT_B64))
-    salt = b"$2a$%02d$" % cost + salt22
-    return to_text(bcrypt.hashpw(secret, salt))
+    if previous not in (None, "") and not _is_bcrypt(previous):
+        # Never echo it: it may be a secret passed in the wrong place.
+        raise AnsibleFilterError("nats_bcrypt: the previous value must be the bcrypt hash deployed "
+                                 "for this password (or empty), not something else")
+    if previous and _reusable(secret, previous, cost):
+        return to_text(previous)
+    return to_text(bcrypt.hashpw(secret, bcrypt.gensalt(cost, prefix=b"2a")))
 
 
-_BCRYPT_RE = re.compile(r"^\$2[abxy]\$\d{2}\$")
-_SECRET_KEYS = ("password", "token")
+def _place(path, node, index):
+    """Where a list item sits: a user entry by its name (so reordering users keeps their hashes),
+    anything else by its index."""
+    user = node.get("user") if isinstance(node, dict) else None
+    if isinstance(user, string_types) or (isinstance(user, int) and not isinstance(user, bool)):
+        return "%s[user=%s]" % (path, to_text(user))
+    return "%s[%d]" % (path, index)
 
 
-def nats_hash_passwords(data, salt_seed, cost=11):
+def _secret_places(data):
+    """Map the place of every password and token in a config (see ``_place``) to its value."""
+    found = {}
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = "%s.%s" % (path, key) if path else to_text(key)
+                if key in _SECRET_KEYS and not isinstance(value, (dict, list, tuple)):
+                    found[here] = value
+                else:
+                    walk(value, here)
+        elif isinstance(node, (list, tuple)):
+            for index, item in enumerate(node):
+                walk(item, _place(path, item, index))
+
+    walk(data, "")
+    return found
+
+
+def nats_hash_passwords(data, previous=None, cost=11):
     """Return a copy of a nats-server config dict in which every ``password`` and ``token`` value
     that is not already a bcrypt hash is replaced by its bcrypt hash (see ``nats_bcrypt``).
 
-    The salt is derived from salt_seed and, for a user entry, the user's name (otherwise the
-    value's path in the config), so the same input gives the same config on every run.
+    ``previous`` is the config the running server applied (with its hashes). A secret whose
+    previous hash, at the same place, verifies it keeps that hash; any other gets a fresh random
+    salt. The place of a user entry is its user name within its list (``authorization.users``,
+    ``accounts.<name>.users``); of any other secret, its dotted path. Numbers are hashed as their
+    digits; values already hashed are kept as given.
     """
+    if previous in (None, ""):
+        previous = {}
+    if not isinstance(previous, dict):
+        raise AnsibleFilterError("nats_hash_passwords: the second argument is the config the server "
+                                 "applied before (a dict, or empty), not a %s" % type(previous).__name__)
+    deployed = _secret_places(previous)
+
+    def hashed(value, place):
+        if isinstance(value, string_types) and _BCRYPT_RE.match(value):
+            return value
+        previous_hash = deployed.get(place)
+        _secret_text(value, place)
+        try:
+            return nats_bcrypt(value, previous_hash if _is_bcrypt(previous_hash) else None, cost)
+        except AnsibleFilterError as exc:
+            raise AnsibleFilterError("%s: %s" % (place, exc.message))
+
     def walk(node, path):
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
                 here = "%s.%s" % (path, key) if path else to_text(key)
-                if key in _SECRET_KEYS and isinstance(value, string_types) and value \
-                        and not _BCRYPT_RE.match(value):
-                    owner = node.get("user")
-                    who = "user:%s" % owner if isinstance(owner, string_types) else here
-                    out[key] = nats_bcrypt(value, "%s\0%s\0%s" % (salt_seed, who, key), cost)
+                if key in _SECRET_KEYS and value is not None and value != "" \
+                        and not isinstance(value, (dict, list, tuple)):
+                    out[key] = hashed(value, here)
                 else:
                     out[key] = walk(value, here)
             return out
         if isinstance(node, (list, tuple)):
-            return [walk(item, "%s[%d]" % (path, index)) for index, item in enumerate(node)]
+            return [walk(item, _place(path, item, index)) for index, item in enumerate(node)]
         return node
 
     return walk(data, "")
+
+
+def _secret_strings(value, out):
+    """Collect the plaintext secrets in ``value``: strings (and numbers) as given, and from a
+    config dict the ``password`` and ``token`` values that are not hashes."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _SECRET_KEYS and not isinstance(item, (dict, list, tuple, bool)):
+                if item is not None and not (isinstance(item, string_types) and _BCRYPT_RE.match(item)):
+                    out.add(to_text(item))
+            elif isinstance(item, (dict, list, tuple)):
+                _secret_strings([entry for entry in item if isinstance(entry, dict)]
+                                if isinstance(item, (list, tuple)) else item, out)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _secret_strings(item, out)
+    elif value is not None and not isinstance(value, bool):
+        out.add(to_text(value))
+
+
+def nats_redact(text, secrets=None):
+    """Return ``text`` (say nats-server's verdict on a config) fit to print: the credentials of
+    every URL (``nats-route://user:pass@host`` -> ``nats-route://***@host``), every bcrypt hash
+    and every secret in ``secrets`` (strings, or config dicts whose ``password`` and ``token``
+    values count; also as URL-encoded and quoted) replaced by ``***``."""
+    text = to_text(text if text is not None else "")
+    text = _URL_CREDENTIALS_RE.sub(lambda match: match.group(1) + "***@", text)
+    text = _BCRYPT_HASH_RE.sub("***", text)
+    found = set()
+    _secret_strings(secrets, found)
+    forms = set()
+    for secret in found:
+        if secret:
+            forms.update([secret, quote(secret, safe=""), quote(secret, safe="/"),
+                          json.dumps(secret)[1:-1]])
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
 
 
 def _flatten(data, prefix=""):
@@ -297,6 +426,7 @@ class FilterModule(object):
             "nats_conf": nats_conf,
             "nats_bcrypt": nats_bcrypt,
             "nats_hash_passwords": nats_hash_passwords,
+            "nats_redact": nats_redact,
             "nats_size_bytes": nats_size_bytes,
             "nats_duration_seconds": nats_duration_seconds,
             "nats_server_change": nats_server_change,

@@ -18,7 +18,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cim.nats.plugins.filter.nats_server import (
-    FilterModule, nats_bcrypt, nats_conf, nats_duration_seconds, nats_hash_passwords,
+    FilterModule, nats_bcrypt, nats_conf, nats_duration_seconds, nats_hash_passwords, nats_redact,
     nats_server_change, nats_size_bytes)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -150,7 +150,7 @@ def tls_files(tmp_path_factory):
 def test_filters_are_registered():
     assert set(FilterModule().filters()) == {
         "nats_conf", "nats_bcrypt", "nats_hash_passwords", "nats_size_bytes",
-        "nats_duration_seconds", "nats_server_change"}
+        "nats_duration_seconds", "nats_server_change", "nats_redact"}
 
 
 def test_rendering_is_readable_and_leaves_none_out():
@@ -187,7 +187,7 @@ def test_rejects_values_it_cannot_render():
 
 def test_full_config_parses_to_the_values_meant(server, tls_files):
     """Everything the role writes, read back from the running server's /varz."""
-    hashed = nats_bcrypt("s3cret", "seed")
+    hashed = nats_bcrypt("s3cret")
     srv = server({
         "server_name": 'odd"name\\with$HOME',
         "max_connections": 321,
@@ -236,12 +236,12 @@ def test_full_config_parses_to_the_values_meant(server, tls_files):
 def test_rendered_config_with_cluster_and_token_passes_nats_server_t(tmp_path, tls_files):
     config = {
         "server_name": "n1", "port": 4222,
-        "authorization": {"token": nats_bcrypt("tok", "seed"), "timeout": 2},
+        "authorization": {"token": nats_bcrypt("tok"), "timeout": 2},
         "jetstream": {"store_dir": str(tmp_path / "js")},
         "cluster": {"name": "c1", "host": "0.0.0.0", "port": 6222,
                     "routes": ["nats-route://ruser:rpass@n2:6222", "nats-route://ruser:rpass@n3:6222"],
                     "no_advertise": True,
-                    "authorization": {"user": "ruser", "password": nats_bcrypt("rpass", "seed")},
+                    "authorization": {"user": "ruser", "password": nats_bcrypt("rpass")},
                     "tls": {"cert_file": tls_files["cert.pem"], "key_file": tls_files["key.pem"],
                             "ca_file": tls_files["ca.pem"], "verify": True, "timeout": 2}},
     }
@@ -266,44 +266,138 @@ def test_control_characters_are_escaped(tmp_path):
 
 # --- bcrypt --------------------------------------------------------------------------------------
 
-def test_bcrypt_is_deterministic_valid_and_seeded():
-    first = nats_bcrypt("password", "host-a")
-    assert first == nats_bcrypt("password", "host-a")
-    assert first != nats_bcrypt("password", "host-b")
+def salt(hashed):
+    """The 22 characters of a bcrypt hash that encode its salt."""
+    return hashed[7:29]
+
+
+def test_bcrypt_salts_are_random_and_the_hash_is_what_nats_server_reads():
+    first, second = nats_bcrypt("password"), nats_bcrypt("password")
+    assert salt(first) != salt(second)
     assert first.startswith("$2a$11$") and len(first) == 60
     assert bcrypt.checkpw(b"password", first.encode())
     assert not bcrypt.checkpw(b"Password", first.encode())
-    assert nats_bcrypt("pw", "s", cost=4).startswith("$2a$04$")
+    assert nats_bcrypt("pw", None, 4).startswith("$2a$04$")
 
 
-@pytest.mark.parametrize("password, cost, message", [
-    ("x" * 73, 11, "72 bytes"),
-    ("", 11, "non-empty"),
-    ("pw", 3, "between 4 and 31"),
+def test_bcrypt_keeps_the_deployed_hash_only_while_it_verifies_at_the_same_cost():
+    deployed = nats_bcrypt("password", None, 4)
+    assert nats_bcrypt("password", deployed, 4) == deployed
+    changed = nats_bcrypt("new-password", deployed, 4)
+    assert changed != deployed and bcrypt.checkpw(b"new-password", changed.encode())
+    stronger = nats_bcrypt("password", deployed, 5)
+    assert stronger.startswith("$2a$05$") and bcrypt.checkpw(b"password", stronger.encode())
+
+
+def test_no_salt_is_derived_from_the_password():
+    """The old salt was HMAC(seed, password) with a seed anyone could rebuild from the inventory:
+    the salt alone let an attacker test guesses at HMAC speed. Two hosts, same password, no
+    previous config: two unrelated salts, neither the old derivation."""
+    import base64
+    import hashlib
+    import hmac
+    config = {"authorization": {"users": [{"user": "app", "password": "same-password"}]}}
+    host_a = nats_hash_passwords(config, None, 4)["authorization"]["users"][0]["password"]
+    host_b = nats_hash_passwords(config, None, 4)["authorization"]["users"][0]["password"]
+    assert salt(host_a) != salt(host_b)
+    for host in ("host-a", "host-b"):
+        seed = "cim.nats/%s\0user:app\0password" % host
+        digest = hmac.new(seed.encode(), b"cim.nats\0same-password", hashlib.sha256).digest()[:16]
+        derived = base64.b64encode(digest).rstrip(b"=").translate(bytes.maketrans(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+            b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")).decode()
+        assert derived not in (salt(host_a), salt(host_b))
+
+
+@pytest.mark.parametrize("password, previous, cost, message", [
+    ("x" * 73, None, 11, "72 bytes"),
+    ("", None, 11, "non-empty"),
+    ("pw", None, 3, "between 4 and 31"),
+    (True, None, 4, "boolean"),
+    (1.10, None, 4, "decimal point"),
+    ("pw", "cim.nats/host-a", 4, "must be the bcrypt hash"),
 ])
-def test_bcrypt_refuses_what_it_cannot_hash(password, cost, message):
-    with pytest.raises(AnsibleFilterError, match=message):
-        nats_bcrypt(password, "seed", cost)
+def test_bcrypt_refuses_what_it_cannot_hash(password, previous, cost, message):
+    with pytest.raises(AnsibleFilterError, match=message) as error:
+        nats_bcrypt(password, previous, cost)
+    assert "host-a" not in str(error.value)  # a misplaced value is never echoed
+
+
+CONFIG = {
+    "authorization": {"token": "tok", "users": [{"user": "a", "password": "pa"},
+                                                {"user": "b", "password": "pa"}]},
+    "accounts": {"X": {"users": [{"user": "a", "password": "px"},
+                                 {"user": "c", "password": "$2a$11$alreadyhashedvalue...."}]}},
+    "cluster": {"authorization": {"user": "r", "password": "pr"},
+                "routes": ["nats-route://r:pr@h:6222"]},
+}
 
 
 def test_hash_passwords_hashes_every_password_and_token_once():
-    config = {
-        "authorization": {"token": "tok", "users": [{"user": "a", "password": "pa"},
-                                                    {"user": "b", "password": "pa"}]},
-        "accounts": {"X": {"users": [{"user": "c", "password": "$2a$11$alreadyhashedvalue...."}]}},
-        "cluster": {"authorization": {"user": "r", "password": "pr"},
-                    "routes": ["nats-route://r:pr@h:6222"]},
-    }
-    out = nats_hash_passwords(config, "seed", 4)
+    out = nats_hash_passwords(CONFIG, None, 4)
     users = out["authorization"]["users"]
     assert bcrypt.checkpw(b"pa", users[0]["password"].encode())
     assert users[0]["password"] != users[1]["password"]  # same password, different users
     assert bcrypt.checkpw(b"tok", out["authorization"]["token"].encode())
+    assert bcrypt.checkpw(b"px", out["accounts"]["X"]["users"][0]["password"].encode())
     assert bcrypt.checkpw(b"pr", out["cluster"]["authorization"]["password"].encode())
-    assert out["accounts"]["X"]["users"][0]["password"] == "$2a$11$alreadyhashedvalue...."
+    assert out["accounts"]["X"]["users"][1]["password"] == "$2a$11$alreadyhashedvalue...."
     assert out["cluster"]["routes"] == ["nats-route://r:pr@h:6222"]  # URLs are not touched
-    assert config["authorization"]["token"] == "tok"  # the input is not modified
-    assert out == nats_hash_passwords(config, "seed", 4)
+    assert CONFIG["authorization"]["token"] == "tok"  # the input is not modified
+
+
+def test_a_second_run_with_the_applied_config_is_identical():
+    applied = nats_hash_passwords(CONFIG, None, 4)
+    assert nats_hash_passwords(CONFIG, applied, 4) == applied
+    # users are matched by name, not by position
+    reordered = copy.deepcopy(CONFIG)
+    reordered["authorization"]["users"].reverse()
+    again = nats_hash_passwords(reordered, applied, 4)
+    assert again["authorization"]["users"] == list(reversed(applied["authorization"]["users"]))
+
+
+def test_a_changed_password_gets_a_new_hash_and_only_it():
+    applied = nats_hash_passwords(CONFIG, None, 4)
+    wanted = copy.deepcopy(CONFIG)
+    wanted["authorization"]["users"][1]["password"] = "pb-new"
+    wanted["cluster"]["authorization"]["password"] = "pr-new"
+    out = nats_hash_passwords(wanted, applied, 4)
+    new_b = out["authorization"]["users"][1]["password"]
+    assert new_b != applied["authorization"]["users"][1]["password"]
+    assert bcrypt.checkpw(b"pb-new", new_b.encode())
+    assert bcrypt.checkpw(b"pr-new", out["cluster"]["authorization"]["password"].encode())
+    assert out["authorization"]["users"][0] == applied["authorization"]["users"][0]
+    assert out["authorization"]["token"] == applied["authorization"]["token"]
+    # user "a" of account X is not user "a" of the global users: each keeps its own hash
+    assert out["accounts"] == applied["accounts"]
+    # and the role then reloads (authorization and cluster.authorization are reloadable)
+    assert nats_server_change(record(applied), record(out), RELOADABLE, INCREASE_ONLY) == {
+        "action": "reload", "restart_paths": [],
+        "reload_paths": ["authorization.users", "cluster.authorization.password"]}
+
+
+def test_a_hash_from_the_wrong_place_is_not_reused():
+    applied = nats_hash_passwords({"authorization": {"users": [{"user": "a", "password": "pa"}]}},
+                                  None, 4)
+    moved = nats_hash_passwords({"accounts": {"X": {"users": [{"user": "a", "password": "pa"}]}}},
+                                applied, 4)
+    assert moved["accounts"]["X"]["users"][0]["password"] != applied["authorization"]["users"][0]["password"]
+
+
+def test_numbers_are_hashed_as_their_digits():
+    """YAML reads an unquoted 12345678 from a vault as an int."""
+    out = nats_hash_passwords({"authorization": {"users": [{"user": "n", "password": 12345678}],
+                                                 "token": 87654321},
+                               "cluster": {"authorization": {"user": "r", "password": 11223344}}},
+                              None, 4)
+    for value, digits in ((out["authorization"]["users"][0]["password"], b"12345678"),
+                          (out["authorization"]["token"], b"87654321"),
+                          (out["cluster"]["authorization"]["password"], b"11223344")):
+        assert isinstance(value, str) and bcrypt.checkpw(digits, value.encode())
+    with pytest.raises(AnsibleFilterError, match=r"accounts\.X\.users\[user=u\]\.password is a boolean"):
+        nats_hash_passwords({"accounts": {"X": {"users": [{"user": "u", "password": True}]}}}, None, 4)
+    with pytest.raises(AnsibleFilterError, match="applied before \\(a dict"):
+        nats_hash_passwords(CONFIG, "a-seed", 4)
 
 
 async def _connect(port, **auth):
@@ -317,14 +411,106 @@ async def _connect(port, **auth):
 
 
 def test_hashed_passwords_and_token_authenticate_against_the_real_server(server):
-    users = server(nats_hash_passwords({"authorization": {"users": [
-        {"user": "app", "password": "app-pw"}]}}, "seed", 4))
-    token = server(nats_hash_passwords({"authorization": {"token": "the-token"}}, "seed", 4))
+    config = {"authorization": {"users": [{"user": "app", "password": "app-pw"},
+                                          {"user": "num", "password": 12345678}]}}
+    first = nats_hash_passwords(config, None, 4)
+    # the second run's config, built from the first: the same hashes, still accepted
+    users = server(nats_hash_passwords(config, first, 4))
+    assert users.config["authorization"] == first["authorization"]
+    token = server(nats_hash_passwords({"authorization": {"token": 87654321}}, None, 4))
     assert asyncio.run(_connect(users.config["port"], user="app", password="app-pw")) == "ok"
     assert asyncio.run(_connect(users.config["port"], user="app", password="nope")).startswith("refused")
-    assert asyncio.run(_connect(token.config["port"], token="the-token")) == "ok"
+    assert asyncio.run(_connect(users.config["port"], user="num", password="12345678")) == "ok"
+    assert asyncio.run(_connect(token.config["port"], token="87654321")) == "ok"
     assert asyncio.run(_connect(token.config["port"], token="other")).startswith("refused")
     assert "app-pw" not in open(users.conf).read()
+    assert "87654321" not in open(token.conf).read()
+
+
+def test_a_changed_password_is_accepted_by_the_server_after_a_reload(server):
+    config = {"authorization": {"users": [{"user": "app", "password": "old-pw"}]}}
+    applied = nats_hash_passwords(config, None, 4)
+    srv = server(applied)
+    config["authorization"]["users"][0]["password"] = "new-pw"
+    assert srv.reload_with(srv._complete(dict(nats_hash_passwords(config, applied, 4),
+                                              port=srv.config["port"])))
+    assert asyncio.run(_connect(srv.config["port"], user="app", password="new-pw")) == "ok"
+    assert asyncio.run(_connect(srv.config["port"], user="app", password="old-pw")).startswith("refused")
+
+
+# --- route credentials and redaction -------------------------------------------------------------
+
+ROUTE_PASSWORD = "p%@/:#w0rd"
+
+
+def route_url(user, password, port):
+    """The route URL as roles/nats_cluster/vars/main.yml (_nats_cluster_route_urls) builds it:
+    Jinja's urlencode (the filter Ansible uses), then '/' -> '%2F'."""
+    from jinja2.filters import do_urlencode
+    cred = "%s:%s" % (do_urlencode(user).replace("/", "%2F"),
+                      do_urlencode(password).replace("/", "%2F"))
+    return "nats-route://%s@127.0.0.1:%d" % (cred, port)
+
+
+def _routez(srv):
+    with urllib.request.urlopen("http://127.0.0.1:%d/routez" % srv.http, timeout=2) as resp:
+        return json.load(resp)
+
+
+def _route_node(name, cluster_port, routes):
+    return nats_hash_passwords({"server_name": name, "cluster": {
+        "name": "c", "host": "127.0.0.1", "port": cluster_port, "routes": routes,
+        "authorization": {"user": "ruser", "password": ROUTE_PASSWORD}}}, None, 4)
+
+
+def test_a_route_password_with_url_specials_forms_a_real_route(server, tmp_path):
+    port_a, port_b = free_port(), free_port()
+    url = route_url("ruser", ROUTE_PASSWORD, port_a)
+    assert ROUTE_PASSWORD not in url
+    node_a, node_b = _route_node("a", port_a, []), _route_node("b", port_b, [url])
+    for config in (node_a, node_b):
+        result = check_config(tmp_path, dict(config, port=free_port()))
+        assert result.returncode == 0 and "is valid" in result.stdout, result.stdout
+    srv_a, srv_b = server(node_a), server(node_b)
+    deadline = time.monotonic() + 10
+    while _routez(srv_a)["num_routes"] < 1 or _routez(srv_b)["num_routes"] < 1:
+        assert time.monotonic() < deadline, srv_a.log_text()[-800:]
+        time.sleep(0.1)
+    assert {route["remote_name"] for route in _routez(srv_a)["routes"]} == {"b"}
+    # the password was checked: a wrong one is refused by node a
+    assert "Authentication Failure" not in srv_a.log_text()
+    wrong = server(_route_node("w", free_port(), [route_url("ruser", ROUTE_PASSWORD + "x", port_a)]))
+    deadline = time.monotonic() + 10
+    while "Authentication Failure" not in srv_a.log_text():
+        assert time.monotonic() < deadline, srv_a.log_text()[-800:]
+        time.sleep(0.1)
+    assert _routez(wrong)["num_routes"] == 0
+
+
+def test_redaction_leaves_no_password_in_nats_servers_words(tmp_path):
+    """A route URL written without encoding: nats-server -t refuses it and quotes it whole."""
+    port = free_port()
+    raw = "nats-route://ruser:%s@127.0.0.1:%d" % (ROUTE_PASSWORD, port)
+    config = _route_node("a", free_port(), [raw, route_url("ruser", ROUTE_PASSWORD, port)])
+    result = check_config(tmp_path, dict(config, port=free_port()))
+    assert result.returncode != 0 and ROUTE_PASSWORD in result.stdout  # the server echoes it
+    wanted = {"cluster": {"authorization": {"user": "ruser", "password": ROUTE_PASSWORD},
+                          "routes": [raw]}}
+    for redacted in (nats_redact(result.stdout), nats_redact(result.stdout, wanted)):
+        assert "error parsing route url" in redacted and "127.0.0.1:%d" % port in redacted
+        assert "nats-route://***@127.0.0.1" in redacted
+        for fragment in (ROUTE_PASSWORD, "w0rd", "p%", "%25"):
+            assert fragment not in redacted, redacted
+
+
+def test_redaction_takes_out_hashes_and_the_secrets_it_is_given():
+    hashed = nats_bcrypt("pw", None, 4)
+    text = ('config line 3: token "s3cr/t t0ken" or %s, encoded s3cr%%2Ft%%20t0ken; '
+            'see nats://u:p@h:4222 and nats://other.host:4222' % hashed)
+    out = nats_redact(text, [{"authorization": {"token": "s3cr/t t0ken"}}, "unused"])
+    assert out == ('config line 3: token "***" or ***, encoded ***; '
+                   'see nats://***@h:4222 and nats://other.host:4222')
+    assert nats_redact(None) == ""
 
 
 # --- sizes and durations -------------------------------------------------------------------------
