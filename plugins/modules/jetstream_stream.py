@@ -21,8 +21,8 @@ description:
   - Options carry the JetStream API's field names, as C(nats stream info --json) prints them;
     aliases cover the names natscli and the Terraform provider use.
   - Durations take V(2m), V(5s), V(365d), V(1h30m) (units ns, us, ms, s, m, h, d, w, y) or
-    seconds as a number. Sizes take bytes or V(512MiB), V(1GB), V(10G) (1024-based, as
-    nats-server and natscli read them). V(-1) means unlimited where the server allows it.
+    seconds as a number. Sizes take bytes or V(512MiB), V(1GB), V(10G) (every unit 1024-based,
+    as natscli reads them, so V(10G) is 10 GiB; nats-server's config file reads a bare V(G) as 10^9). V(-1) means unlimited where the server allows it.
   - Changes the server never allows in place (O(storage), O(first_seq)), only allows one way
     (O(sealed), O(deny_delete), O(deny_purge), O(allow_msg_ttl) can be turned on, never off) or
     allows conditionally (O(retention) not to or from V(workqueue); O(mirror) can be removed
