@@ -12,8 +12,8 @@ module: warn
 short_description: Show messages as Ansible warnings
 version_added: 0.1.0
 description:
-  - Shows each message as an Ansible warning (C([WARNING]: ...)) and changes nothing. The play
-    goes on; use M(ansible.builtin.assert) or M(ansible.builtin.fail) to stop it.
+  - "Shows each message as an Ansible warning (C([WARNING]: ...)) and changes nothing. The play
+    goes on; use M(ansible.builtin.assert) or M(ansible.builtin.fail) to stop it."
   - Runs on the controller only (an action plugin); it never connects to the host.
   - The same text is shown once per run, however many hosts warn about it.
 author:
