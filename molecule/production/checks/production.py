@@ -5,6 +5,12 @@
    changes, the TLS files on every node stay as they were, every server keeps running.
 2. A two-play playbook on the same hosts applies both plays' reloadable changes, by reload (no
    server restarts), while a publisher on an R3 stream loses no acknowledged message.
+3. Day 2, each with the publisher running and nothing acknowledged lost, the longest stall printed:
+   a rollback to the previous real release and the upgrade back roll node by node behind the
+   health gates (/varz shows the release on every node); new node certificates from the same CA
+   are applied by reload (no restart, the served certificate changes); two hosts added to the
+   group join by a run, the old nodes learn the new routes by reload, and the meta group reports
+   five peers current.
 
 usage: production.py SETTINGS.json TWO_PLAYS.yml   (settings as in molecule/cluster/checks)
 """
@@ -12,15 +18,58 @@ import asyncio
 import json
 import os
 import re
+import shlex
+import socket
 import subprocess
 import sys
+import time
+
+from cryptography import x509
 
 import nats.js.errors
 from nats.js.api import StreamConfig
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
 from clusterlib import Checks, Settings  # noqa: E402
-from reliability import STREAM, Deployment, Publisher, recap, server_state, stored_numbers  # noqa: E402
+from reliability import STREAM, Deployment, Publisher, recap, roll_order, server_state, stored_numbers  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+MAKE_SITE_PKI = os.path.join(ROOT, "tests", "support", "make_site_pki.sh")
+
+
+def releases():
+    """The releases the tests run against, oldest first (tools/server_releases.txt)."""
+    with open(os.path.join(ROOT, "tools", "server_releases.txt")) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def served_serial(s, name):
+    """Serial number of the certificate the node's monitoring port presents right now."""
+    with socket.create_connection((s.nodes[name], s.monitor_port), timeout=3) as sock:
+        with s.tls.wrap_socket(sock, server_hostname=s.nodes[name]) as tls:
+            return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True)).serial_number
+
+
+async def under_load(s, run):
+    """Run a coroutine while the publisher publishes; return (its result, publisher, lost numbers)."""
+    publisher = Publisher(s)
+    task = asyncio.create_task(publisher.run())
+    await asyncio.sleep(2)
+    try:
+        result = await run()
+    finally:
+        await asyncio.sleep(2)
+        publisher.stop.set()
+        await task
+    numbers, _ = await stored_numbers(s)
+    lost = sorted(set(publisher.acked) - set(numbers))
+    assert not lost, f"{len(lost)} acknowledged messages lost, first {lost[:10]}"
+    return result, publisher
+
+
+def load_figures(publisher):
+    return (f"{len(publisher.acked)} acknowledged, 0 lost, {publisher.retries} retries, "
+            f"longest publish stall {publisher.longest_stall:.2f} s")
 
 TLS_FILES = "/etc/nats/tls/server-cert.pem /etc/nats/tls/server-key.pem /etc/nats/tls/ca.pem"
 
@@ -75,14 +124,8 @@ async def main(settings_path, two_plays):
 
     async def two_plays_apply_both_by_reload_under_load():
         before = server_state(s)
-        publisher = Publisher(s)
-        task = asyncio.create_task(publisher.run())
-        await asyncio.sleep(2)
         d.playbook = two_plays
-        rc, out, seconds = await d.playbook_run({}, "two-plays")
-        await asyncio.sleep(2)
-        publisher.stop.set()
-        await task
+        (rc, out, seconds), publisher = await under_load(s, lambda: d.playbook_run({}, "two-plays"))
         assert rc == 0, out[-4000:]
         varz = {name: s.monitor(name, "/varz") for name in s.names}
         after = server_state(s)
@@ -94,18 +137,33 @@ async def main(settings_path, two_plays):
         assert not not_reloaded, f"not reloaded: {not_reloaded}"
         reloads = len(re.findall(r"^TASK \[cim\.nats\.nats_server : Reload nats-server\]", out, re.M))
         assert reloads == 2, f"expected one reload per play, saw {reloads}"
-        numbers, info = await stored_numbers(s)
-        lost = sorted(set(publisher.acked) - set(numbers))
-        assert not lost, f"{len(lost)} acknowledged messages lost, first {lost[:10]}"
-        return (f"both plays applied by reload in {seconds:.0f} s, no restart; {len(publisher.acked)} acknowledged, "
-                f"{len(numbers)} stored, 0 lost, {publisher.retries} retries; longest publish stall "
-                f"{publisher.longest_stall:.2f} s")
+        return f"both plays applied by reload in {seconds:.0f} s, no restart; {load_figures(publisher)}"
 
     await checks.run("a key that does not match its certificate replaces nothing", bad_key_pair_replaces_nothing)
     await checks.run("an R3 stream for the load", create_stream)
     await checks.run("a two-play playbook applies both plays' changes, under load",
                      two_plays_apply_both_by_reload_under_load)
+    await checks.run("a rollback and an upgrade across real releases roll node by node, under load",
+                     rollback_and_upgrade_across_releases)
+    await checks.run("new node certificates from the same CA arrive by reload, under load", new_certificates_by_reload)
+    await checks.run("two hosts added to the group join, the others reload, under load", scale_out_to_five)
     return checks.finish()
+
+
+async def _playbook_with_inventories(d, inventories, label):
+    """Like Deployment.playbook_run, with several inventory sources (a site adding hosts)."""
+    d.runs += 1
+    log_path = os.path.join(d.work_dir, f"production-{d.runs}-{label}.log")
+    cmd = ["ansible-playbook"] + [arg for inv in inventories for arg in ("-i", inv)] + [d.playbook]
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    seconds = time.monotonic() - started
+    text = out.decode(errors="replace")
+    with open(log_path, "w") as f:
+        f.write(f"$ {shlex.join(cmd)}\n{text}")
+    print(f"     playbook ({label}): exit {proc.returncode} in {seconds:.1f} s, log {log_path}", flush=True)
+    return proc.returncode, text, seconds
 
 
 if __name__ == "__main__":
