@@ -369,6 +369,36 @@ def _flatten(data, prefix=""):
     return flat
 
 
+_RELEASE_RE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?")
+
+
+def _release(text):
+    """Read a release ("2.12.8", "v2.12.8", ``nats-server --version``'s "nats-server: v2.12.8")
+    as a comparable tuple; a pre-release sorts before its release. None when unreadable."""
+    match = _RELEASE_RE.search(to_text(text)) if text else None
+    if not match:
+        return None
+    major, minor, patch, pre = match.groups()
+    return (int(major), int(minor), int(patch), 0 if pre else 1)
+
+
+def _rule_paths(rules, release):
+    """The paths of ``rules`` that hold for ``release``. A rule is a dotted path, or
+    ``{path, reload_from}`` for what only that release and later ones reload: it holds only when
+    the release is known and not older (an unknown release gets the restart)."""
+    paths = []
+    for rule in rules or ():
+        if isinstance(rule, dict):
+            since = _release(rule.get("reload_from"))
+            if since is None:
+                raise AnsibleFilterError("reload_from of %r is not a release" % (rule,))
+            if release is None or release < since:
+                continue
+            rule = rule.get("path")
+        paths.append(to_text(rule))
+    return paths
+
+
 def _covered(path, prefixes):
     return any(path == prefix or path.startswith(prefix + ".") for prefix in prefixes)
 
@@ -380,14 +410,19 @@ def _increased(old, new):
         return False
 
 
-def nats_server_change(applied, desired, reloadable=(), increase_only=()):
+def nats_server_change(applied, desired, reloadable=(), increase_only=(), server_version=None,
+                       refused=()):
     """Classify what it takes to bring a running server from ``applied`` to ``desired``.
 
     Both are records ``{"config": {...}, "reload_files": {...}, "restart_files": {...}}`` (the
     files map a name to a checksum). A config leaf whose dotted path is covered by a prefix in
-    ``reloadable`` (or is in ``increase_only`` and grows) can be reloaded; any other changed leaf
-    needs a restart, and so does any change in ``restart_files`` (binary, unit). A missing
-    applied record means the state of the running server is unknown: restart.
+    ``reloadable`` (or is in ``increase_only`` and grows) can be reloaded, unless a prefix in
+    ``refused`` covers it (what the server refuses to reload inside a reloadable block); any other
+    changed leaf needs a restart, and so does any change in ``restart_files`` (binary, unit). A
+    missing applied record means the state of the running server is unknown: restart.
+
+    Entries of ``reloadable`` and ``increase_only`` may be ``{path, reload_from}``: reloadable only
+    when ``server_version`` (the release the running server runs) is known and not older.
 
     Returns ``{"action": "none"|"reload"|"restart", "restart_paths": [...], "reload_paths": [...]}``
     with the changed paths only (never values: they can hold secrets).
@@ -396,13 +431,19 @@ def nats_server_change(applied, desired, reloadable=(), increase_only=()):
     if not applied:
         return {"action": "restart", "restart_paths": ["(no record of the applied config)"],
                 "reload_paths": []}
+    release = _release(server_version)
+    reloadable = _rule_paths(reloadable, release)
+    increase_only = _rule_paths(increase_only, release)
+    refused = _rule_paths(refused, release)
     old, new = _flatten(applied.get("config") or {}), _flatten(desired.get("config") or {})
     restart_paths, reload_paths = [], []
     for path in sorted(set(old) | set(new)):
         if path in old and path in new and json.dumps(old[path], sort_keys=True) == json.dumps(
                 new[path], sort_keys=True):
             continue
-        if _covered(path, reloadable):
+        if _covered(path, refused):
+            restart_paths.append(path)
+        elif _covered(path, reloadable):
             reload_paths.append(path)
         elif path in increase_only and path in old and path in new \
                 and _increased(old[path], new[path]):

@@ -567,6 +567,26 @@ def test_preflight_patterns_agree_with_the_filters():
 
 # --- reload versus restart -----------------------------------------------------------------------
 
+REFUSED = ROLE_VARS["_nats_server_reload_refused_paths"]
+
+
+def _release_key(version):
+    return tuple(int(part) for part in version.split("."))
+
+
+def _releases_on_disk():
+    base = os.environ.get("CIM_NATS_SERVER_RELEASES") or os.path.join(ROOT, ".cache", "nats-server")
+    found = sorted((name for name in os.listdir(base)
+                    if os.path.isfile(os.path.join(base, name, "nats-server"))), key=_release_key)
+    assert found, "no nats-server releases under %s (tools/bootstrap fetches them)" % base
+    return base, found
+
+
+RELEASES_DIR, RELEASES = _releases_on_disk()
+OLDEST_AND_NEWEST = sorted({RELEASES[0], RELEASES[-1]}, key=_release_key)
+NEWEST = RELEASES[-1]
+
+
 def record(config, reload_files=None, restart_files=None):
     return {"config": config, "reload_files": reload_files or {},
             "restart_files": restart_files or {"binary": "b1", "unit": "u1"}}
@@ -576,10 +596,12 @@ BASE = {"server_name": "a", "port": 4222, "max_payload": "1MB",
         "jetstream": {"store_dir": "/js", "max_memory_store": "1GB", "max_file_store": "10GB"}}
 
 
-def change(old, new, **kwargs):
+def change(old, new, server_version=NEWEST, **kwargs):
     return nats_server_change(record(old, **{k: v[0] for k, v in kwargs.items()}),
                               record(new, **{k: v[1] for k, v in kwargs.items()}),
-                              RELOADABLE, INCREASE_ONLY)
+                              RELOADABLE, INCREASE_ONLY, server_version=server_version,
+                              refused=REFUSED)
+
 
 
 def test_no_change_is_none():
@@ -605,10 +627,33 @@ def test_jetstream_limits_reload_only_when_they_grow():
     assert change(BASE, shrink)["action"] == "restart"
 
 
-def test_jetstream_on_or_off_restarts():
-    off = {k: v for k, v in BASE.items() if k != "jetstream"}
-    assert change(BASE, off)["action"] == "restart"
-    assert change(off, BASE)["action"] == "restart"
+@pytest.mark.parametrize("server_version, action", [
+    ("2.12.7", "reload"), ("v2.14.6", "reload"), ("nats-server: v2.15.1", "reload"),
+    ("2.12.6", "restart"), ("2.11.11", "restart"), ("nats-server: v2.9.10", "restart"),
+    ("2.12.7-RC.1", "restart"), ("", "restart"), (None, "restart"), ("unknown", "restart"),
+])
+def test_raised_jetstream_limits_reload_only_from_the_release_that_can(server_version, action):
+    grow = copy.deepcopy(BASE)
+    grow["jetstream"]["max_file_store"] = "20GB"
+    result = change(BASE, grow, server_version=server_version)
+    assert result["action"] == action
+    assert result[action + "_paths"] == ["jetstream.max_file_store"]
+
+
+def test_what_the_server_refuses_inside_a_reloadable_block_restarts():
+    tls = dict(BASE, tls={"cert_file": "c", "key_file": "k"})
+    assert change(tls, dict(BASE, tls={"cert_file": "c", "key_file": "k", "timeout": 3})) == {
+        "action": "reload", "restart_paths": [], "reload_paths": ["tls.timeout"]}
+    mapped = change(tls, dict(BASE, tls={"cert_file": "c", "key_file": "k", "verify_and_map": True}))
+    assert mapped == {"action": "restart", "restart_paths": ["tls.verify_and_map"], "reload_paths": []}
+    callout = dict(BASE, authorization={"auth_callout": {"issuer": "A", "auth_users": ["a"]}})
+    assert change(BASE, callout)["restart_paths"] == [
+        "authorization.auth_callout.auth_users", "authorization.auth_callout.issuer"]
+
+
+def test_a_rule_without_a_readable_release_is_refused():
+    with pytest.raises(AnsibleFilterError, match="not a release"):
+        nats_server_change(record(BASE), record(dict(BASE, port=1)), [{"path": "port"}])
 
 
 def test_files_tls_reload_binary_and_unit_restart():
@@ -617,6 +662,12 @@ def test_files_tls_reload_binary_and_unit_restart():
                                              {"binary": "b", "unit": "u"}))["action"] == "restart"
     assert change(BASE, BASE, restart_files=({"binary": "a", "unit": "u"},
                                              {"binary": "a", "unit": "v"}))["restart_paths"] == ["file:unit"]
+
+
+def test_jetstream_on_or_off_restarts():
+    off = {k: v for k, v in BASE.items() if k != "jetstream"}
+    assert change(BASE, off)["action"] == "restart"
+    assert change(off, BASE)["action"] == "restart"
 
 
 def test_unknown_applied_state_restarts():
@@ -631,8 +682,15 @@ def test_change_paths_never_carry_values():
 
 
 # Each case: (name, config before, config after). The role's classification must match what the
-# real server does on reload, except where the role restarts on purpose (CONSERVATIVE).
+# real server does on reload, except where the role restarts on purpose (CONSERVATIVE). "FREE" is
+# a free port, the same before and after; "OTHER" another one.
 CLUSTER = {"name": "c", "port": None, "routes": ["nats-route://127.0.0.1:1"]}
+TLS = {"cert_file": "CERT"}
+USERS = [{"user": "u", "password": "p"}, {"user": "callout", "password": "p"}]
+# An account public key (the issuer of auth callout responses).
+ISSUER = "ABJHLOVMPA4CI6R5KLNGOB4GSLNIY7IOUPAJC4YFNDLQVIOBYQGUWVLA"
+MQTT = {"server_name": "m", "jetstream": {}, "mqtt": {"port": "FREE"}}
+LEAF = {"leafnodes": {"port": "FREE"}}
 CASES = [
     ("server_name", {}, {"server_name": "other"}),
     ("host", {}, {"host": "127.0.0.1"}),
@@ -655,7 +713,7 @@ CASES = [
     ("js_limits_up", {"jetstream": {"max_memory_store": "1GB"}}, {"jetstream": {"max_memory_store": "2GB"}}),
     ("js_limits_down", {"jetstream": {"max_memory_store": "1GB"}}, {"jetstream": {"max_memory_store": "512MB"}}),
     ("js_domain", {"jetstream": {}}, {"jetstream": {"domain": "hub"}}),
-    ("tls_on", {}, {"tls": "TLS"}),
+    ("tls_on", {}, {"tls": TLS}),
     ("users", {}, {"authorization": {"users": [{"user": "u", "password": "p"}]}}),
     ("token", {}, {"authorization": {"token": "t"}}),
     ("accounts", {}, {"accounts": {"A": {"users": [{"user": "u", "password": "p"}]}}}),
@@ -674,41 +732,89 @@ CASES = [
     ("cluster_name", {"cluster": CLUSTER}, {"cluster": dict(CLUSTER, name="d")}),
     ("jetstream_off", {"jetstream": {}}, {}),
     ("jetstream_on", {}, {"jetstream": {}}),
+    # Keys users set through nats_server_extra_config, reloadable and refused (server/reload.go).
+    ("extra_server_tags", {}, {"server_tags": ["az:1"]}),
+    ("extra_cluster_compression", {"cluster": CLUSTER}, {"cluster": dict(CLUSTER, compression="s2_fast")}),
+    ("extra_mqtt_ack_wait", MQTT, dict(MQTT, mqtt={"port": "FREE", "ack_wait": "1m"})),
+    ("extra_mqtt_port", MQTT, dict(MQTT, mqtt={"port": "OTHER"})),
+    ("extra_websocket_on", {}, {"websocket": {"port": "FREE", "no_tls": True}}),
+    ("extra_tls_verify_and_map", {"tls": TLS}, {"tls": dict(TLS, verify_and_map=True)}),
+    ("extra_tls_connection_rate_limit", {"tls": TLS}, {"tls": dict(TLS, connection_rate_limit=100)}),
+    ("extra_auth_callout", {"authorization": {"users": USERS}},
+     {"authorization": {"users": USERS, "auth_callout": {"issuer": ISSUER, "auth_users": ["callout"]}}}),
+    ("extra_leafnode_remote_added", LEAF,
+     {"leafnodes": {"port": "FREE", "remotes": [{"url": "nats-leaf://127.0.0.1:1"}]}}),
 ]
 # Reloadable for the server, restarted by the role on purpose (vars/main.yml says why).
 CONSERVATIVE = {"cluster_name", "jetstream_off", "jetstream_on"}
+# What the server reloads differs between releases here: checked on every release on disk.
+RELEASE_DEPENDENT = ["js_limits_up", "extra_leafnode_remote_added"]
 
 
-def _materialise(config, tmp_path, tls_files, cluster_port):
+def _materialise(config, tmp_path, tls_files, ports):
     config = copy.deepcopy(config)
-    if config.get("tls") == "TLS":
-        config["tls"] = {"cert_file": tls_files["cert.pem"], "key_file": tls_files["key.pem"]}
+    if config.get("tls", {}).get("cert_file") == "CERT":
+        config["tls"].update(cert_file=tls_files["cert.pem"], key_file=tls_files["key.pem"])
     if "jetstream" in config and config["jetstream"].get("store_dir") == "OTHER":
         config["jetstream"]["store_dir"] = str(tmp_path / "other-js")
     if "cluster" in config:
         port = config["cluster"]["port"]
-        config["cluster"]["port"] = cluster_port + 1 if port == "OTHER" else cluster_port
+        config["cluster"]["port"] = ports["OTHER"] if port == "OTHER" else ports["FREE"]
+    for block in ("mqtt", "websocket", "leafnodes"):
+        if block in config:
+            config[block]["port"] = ports[config[block]["port"]]
     return config
 
 
-@pytest.mark.parametrize("name, before, after", CASES, ids=[case[0] for case in CASES])
-def test_classification_matches_the_real_server(name, before, after, server, tmp_path, tls_files):
-    cluster_port = free_port()
-    old = _materialise(before, tmp_path, tls_files, cluster_port)
-    new = _materialise(after, tmp_path, tls_files, cluster_port)
+@pytest.fixture
+def release(request, monkeypatch):
+    """The release whose binary the server fixture starts (and signals) in this test."""
+    monkeypatch.setitem(globals(), "BIN", os.path.join(RELEASES_DIR, request.param, "nats-server"))
+    return request.param
+
+
+def _role_and_server_agree(name, before, after, release, server, tmp_path, tls_files):
+    ports = {"FREE": free_port(), "OTHER": free_port()}
+    old = _materialise(before, tmp_path, tls_files, ports)
+    new = _materialise(after, tmp_path, tls_files, ports)
     srv = server(old)
+    assert srv.varz()["version"] == release
     old_full = copy.deepcopy(srv.config)
     new_full = srv._complete(dict(new, port=srv.config["port"]))
-    role_says = nats_server_change(record(old_full), record(new_full), RELOADABLE,
-                                   INCREASE_ONLY)["action"]
+    role_says = nats_server_change(record(old_full), record(new_full), RELOADABLE, INCREASE_ONLY,
+                                   server_version=release, refused=REFUSED)["action"]
     assert role_says in ("reload", "restart"), "the case changes nothing: %r" % role_says
     server_reloads = srv.reload_with(new_full)
     if name in CONSERVATIVE:
         assert server_reloads and role_says == "restart"
     else:
         assert (role_says == "reload") == server_reloads, (
-            "role says %s, the server %s the reload; log: %s" % (
-                role_says, "applied" if server_reloads else "refused", srv.log_text()[-400:]))
+            "%s: role says %s, the server %s the reload; log: %s" % (
+                release, role_says, "applied" if server_reloads else "refused",
+                srv.log_text()[-400:]))
+    return srv, server_reloads
+
+
+@pytest.mark.parametrize("release", OLDEST_AND_NEWEST, indirect=True)
+@pytest.mark.parametrize("name, before, after", CASES, ids=[case[0] for case in CASES])
+def test_classification_matches_the_real_server(name, before, after, release, server, tmp_path,
+                                                tls_files):
+    _role_and_server_agree(name, before, after, release, server, tmp_path, tls_files)
+
+
+@pytest.mark.parametrize("release", RELEASES, indirect=True)
+@pytest.mark.parametrize("name", RELEASE_DEPENDENT)
+def test_release_dependent_rules_match_every_release_on_disk(name, release, server, tmp_path,
+                                                              tls_files):
+    before, after = next((case[1], case[2]) for case in CASES if case[0] == name)
+    srv, reloaded = _role_and_server_agree(name, before, after, release, server, tmp_path,
+                                           tls_files)
+    if name == "js_limits_up" and reloaded:
+        # the raised limit is in force, not only accepted
+        with urllib.request.urlopen("http://127.0.0.1:%d/jsz" % srv.http, timeout=2) as resp:
+            assert json.load(resp)["config"]["max_memory"] == nats_size_bytes("2GB")
+    elif name == "js_limits_up":
+        assert "config reload not supported for jetstream max memory and store" in srv.log_text()
 
 
 # --- the role's variables --------------------------------------------------------------------------
