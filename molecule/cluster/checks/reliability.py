@@ -4,7 +4,9 @@
 1. A change that needs a restart rolls through the cluster while a client publishes to an R3
    stream with acks and retries: every acknowledged message is in the stream afterwards, never
    more than one node is down at a time, and the longest publish stall stays under the target.
-2. With one node's nats-server stopped the cluster keeps accepting writes; re-running the
+   A restart on demand (nats_cluster_restart=true, no config change) rolls the same way.
+2. With one node's nats-server stopped the cluster keeps accepting writes; a roll limited to
+   another node is refused before anything restarts, naming the stopped node; re-running the
    playbook brings the node back (without touching the others) and its replica catches up.
 3. A config that nats-server rejects stops the run before any node applies it: every node keeps
    serving on its old config (same process, same config load time, same file on disk).
@@ -49,11 +51,14 @@ class Deployment:
             json.dump(extra, f)
         return path
 
-    async def playbook_run(self, extra, label):
-        """Run the playbook; return (rc, output, seconds). Output also goes to a log file."""
+    async def playbook_run(self, extra, label, limit=None):
+        """Run the playbook (on the hosts of `limit` only, if given); return (rc, output, seconds).
+        Output also goes to a log file."""
         self.runs += 1
         log_path = os.path.join(self.work_dir, f"reliability-{self.runs}-{label}.log")
         cmd = ["ansible-playbook", "-i", self.inventory, self.playbook, "-e", "@" + self._vars_file(extra)]
+        if limit:
+            cmd += ["--limit", limit]
         started = time.monotonic()
         # Task timings in the log, for whoever reads it after a slow or failed run.
         env = dict(os.environ, ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks")
@@ -276,6 +281,13 @@ async def main(settings_path):
     restart_vars = s.data["restart_vars"]
     figures = {}
 
+    config_path = s.data.get("config_path", "/etc/nats/nats-server.conf")
+
+    def config_files():
+        """{host: sha256sum line} of nats-server's config file on every node."""
+        return {h: r["stdout"] for h, r in d.adhoc("nats", "ansible.builtin.command",
+                                                    f"sha256sum {config_path}").items()}
+
     async def preflight_stops_bad_input():
         rc, out, seconds = await d.playbook_run({"nats_cluster_route_password": ""}, "preflight")
         flat = re.sub(r"\s+", " ", out)
@@ -299,22 +311,25 @@ async def main(settings_path):
         finally:
             await nc.close()
 
-    async def rolling_restart_under_load():
+    async def roll_under_load(extra, label):
+        """Run the playbook with `extra` while the Publisher publishes to the R3 stream; check that
+        every node restarted, one at a time, each through gates 1-5 before the next, and that no
+        acknowledged message was lost. Returns (roll order, seconds, publisher)."""
         before = server_state(s)
         publisher, watcher = Publisher(s), DownWatcher(s)
         watcher.started = publisher.started
         tasks = [asyncio.create_task(publisher.run()), asyncio.create_task(watcher.run()),
                  asyncio.create_task(watcher.watch_leader())]
         await wait_until(lambda: len(publisher.acked) >= 50, timeout=20, what="50 acknowledged publishes")
-        rc, out, seconds = await d.playbook_run(restart_vars, "rolling-restart")
+        rc, out, seconds = await d.playbook_run(extra, label)
         await asyncio.sleep(1)
         publisher.stop.set()
         watcher.stop.set()
         await asyncio.gather(*tasks)
-        assert rc == 0, f"the rolling restart run failed (exit {rc}):\n{out[-3000:]}"
+        assert rc == 0, f"the {label} run failed (exit {rc}):\n{out[-3000:]}"
         after = server_state(s)
         not_restarted = [n for n in s.names if after[n][0] == before[n][0]]
-        assert not not_restarted, f"not restarted (same /varz start): {not_restarted}; the change did not need a restart?"
+        assert not not_restarted, f"not restarted (same /varz start): {not_restarted}"
         # One at a time: each node passed every health gate before the next one was restarted.
         steps = roll_order(out)
         assert sorted(n for n, _ in steps) == sorted(s.names), f"restarts seen in the run: {steps}"
@@ -324,9 +339,11 @@ async def main(settings_path):
         stored = set(numbers)
         lost = sorted(set(publisher.acked) - stored)
         overlaps = watcher.overlaps()
-        figures.update(roll_seconds=seconds, acked=len(publisher.acked), retries=publisher.retries,
-                       longest_stall=publisher.longest_stall, stored=len(numbers),
-                       duplicates=len(numbers) - len(stored), overlapping_downs=len(overlaps))
+        key = label.replace("-", "_")
+        figures.update({f"{key}_seconds": seconds, f"{key}_acked": len(publisher.acked),
+                        f"{key}_retries": publisher.retries, f"{key}_longest_stall": publisher.longest_stall,
+                        f"{key}_stored": len(numbers), f"{key}_duplicates": len(numbers) - len(stored),
+                        f"{key}_overlapping_downs": len(overlaps)})
         print(f"     acknowledged {len(publisher.acked)} messages, {publisher.retries} retries "
               f"({', '.join(f'{k} x{v}' for k, v in publisher.errors.items()) or 'none'}), "
               f"stream holds {info.state.messages}, lost {len(lost)}, duplicates {len(numbers) - len(stored)}",
@@ -341,9 +358,23 @@ async def main(settings_path):
         assert not overlaps, f"nodes down at the same time (a, b, at, for): {overlaps}"
         assert publisher.longest_stall < max_stall, \
             f"longest publish stall {publisher.longest_stall:.2f} s exceeds {max_stall} s"
+        return steps, seconds, publisher
+
+    async def rolling_restart_under_load():
+        steps, seconds, publisher = await roll_under_load(restart_vars, "rolling-restart")
         return (f"restarted one at a time ({' -> '.join(n for n, _ in steps)}), each gated, in {seconds:.0f} s; "
                 f"0 of {len(publisher.acked)} "
                 f"acknowledged messages lost; longest stall {publisher.longest_stall:.2f} s (target < {max_stall:.0f} s)")
+
+    async def restart_on_demand_under_load():
+        # The same variables as the last run, so the config does not change: only the restart is asked for.
+        files_before = config_files()
+        steps, seconds, publisher = await roll_under_load({**restart_vars, "nats_cluster_restart": True},
+                                                          "restart-on-demand")
+        assert config_files() == files_before, "the restart on demand changed a node's config file"
+        return (f"every node restarted one at a time ({' -> '.join(n for n, _ in steps)}) with gates 1-5, config "
+                f"unchanged, in {seconds:.0f} s; 0 of {len(publisher.acked)} acknowledged messages lost; "
+                f"longest publish stall {publisher.longest_stall:.2f} s (target < {max_stall:.0f} s)")
 
     async def writes_with_a_node_down():
         victim = s.names[-1]
@@ -359,6 +390,24 @@ async def main(settings_path):
             await nc.close()
         figures["victim"] = victim
         return f"nats-server stopped on {victim}; 200 publishes acknowledged by the other two"
+
+    async def roll_refused_with_a_node_down():
+        victim = figures["victim"]
+        target = next(n for n in s.names if n != victim)
+        others = [n for n in s.names if n != victim]
+        before = {n: s.monitor(n, "/varz").get("start") for n in others}
+        rc, out, seconds = await d.playbook_run({**restart_vars, "nats_cluster_restart": True}, "refused-roll",
+                                                limit=target)
+        flat = re.sub(r"\s+", " ", out)  # the callback wraps long messages
+        assert rc != 0, f"a restart of {target} ran while {victim} was down"
+        m = re.search(r"Rolling restart refused, nothing was restarted: .*?then run this again\.", flat)
+        assert m, f"no 'Rolling restart refused' message:\n{out[-3000:]}"
+        assert f"Down or not rejoined: {victim}." in m.group(0), f"the refusal does not name {victim}: {m.group(0)}"
+        assert not roll_order(out), f"restarted although refused: {roll_order(out)}"
+        after = {n: s.monitor(n, "/varz").get("start") for n in others}
+        assert after == before, f"a running node restarted: {before} -> {after}"
+        assert s.healthy(victim, "/healthz?js-enabled-only=true") is False, f"{victim} is up: the check proved nothing"
+        return f"--limit {target} refused in {seconds:.0f} s, nothing restarted: {m.group(0)[:300]!r}"
 
     async def rerun_brings_node_back():
         victim = figures["victim"]
@@ -383,9 +432,7 @@ async def main(settings_path):
         return f"re-run in {seconds:.0f} s started {victim} only; every replica at last_seq {seqs[victim]}"
 
     async def rejected_config_changes_nothing():
-        config_path = s.data.get("config_path", "/etc/nats/nats-server.conf")
-        files_before = {h: r["stdout"] for h, r in d.adhoc("nats", "ansible.builtin.command",
-                                                            f"sha256sum {config_path}").items()}
+        files_before = config_files()
         before = server_state(s)
         rc, out, _ = await d.playbook_run({**restart_vars, **s.data["rejected_vars"]}, "rejected-config")
         assert rc != 0, "the playbook accepted a config that nats-server rejects"
@@ -393,8 +440,7 @@ async def main(settings_path):
         assert words in out, f"the failure does not carry nats-server's words ({words!r}):\n{out[-3000:]}"
         failed = sorted(h for h, (_, f) in recap(out).items() if f)
         after = server_state(s)
-        files_after = {h: r["stdout"] for h, r in d.adhoc("nats", "ansible.builtin.command",
-                                                           f"sha256sum {config_path}").items()}
+        files_after = config_files()
         assert after == before, f"a node restarted or reloaded: {before} -> {after}"
         assert files_after == files_before, "a node's config file changed"
         assert all(s.healthy(n) for n in s.names), "a node is not healthy"
@@ -455,7 +501,10 @@ async def main(settings_path):
     await checks.run("inconsistent input fails before any host is touched", preflight_stops_bad_input)
     await checks.run("an R3 stream to publish to", create_stream)
     await checks.run("a restart-needing change rolls through the cluster under load", rolling_restart_under_load)
+    await checks.run("restart on demand rolls every node under load", restart_on_demand_under_load)
     if await checks.run("the cluster accepts writes with one node's nats-server stopped", writes_with_a_node_down):
+        await checks.run("a roll limited to another node is refused while one is down, naming it",
+                         roll_refused_with_a_node_down)
         await checks.run("re-running the playbook brings the node back and its replica catches up",
                          rerun_brings_node_back)
     await checks.run("a config nats-server rejects stops the run and changes no node", rejected_config_changes_nothing)
