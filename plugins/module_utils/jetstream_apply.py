@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from ansible_collections.cim.nats.plugins.module_utils.connection import JetStreamApiError, NatsError
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
+    parse_version,
     plan_consumer,
     plan_stream,
     unexpected_drift,
@@ -31,6 +32,15 @@ class PlanRefusedError(NatsError):
     def __init__(self, plan):
         self.plan = plan
         super(PlanRefusedError, self).__init__(plan.get('message') or 'refused')
+
+
+def server_version(client):
+    """The release of the server this connection reached, from the INFO it sent on connect.
+
+    A tuple (``(2, 12, 8)``), or None when the server did not say; plans use it to refuse what
+    that release cannot do.
+    """
+    return parse_version(client.server_info.get('version'))
 
 
 def read_account(client):
@@ -86,6 +96,7 @@ def plan_stream_on_server(client, desired, **options):
     """
     validate_name('stream', desired.get('name'))
     info = read_stream(client, desired['name'])
+    options.setdefault('server_version', server_version(client))
     plan = plan_stream(desired, info['config'] if info else None,
                        current_state=info.get('state') if info else None, **options)
     return plan, info
@@ -104,6 +115,7 @@ def plan_consumer_on_server(client, desired, stream, account_limits=None, **opti
     info = None
     if stream_info is not None:
         info = read_consumer(client, stream, desired.get('durable_name') or desired['name'])
+    options.setdefault('server_version', server_version(client))
     plan = plan_consumer(desired, info['config'] if info else None,
                          stream_config=stream_info['config'] if stream_info else None,
                          account_limits=account_limits, stream=stream, **options)

@@ -58,13 +58,43 @@ class ModelError(ValueError):
 
 
 class Field:
-    """One configuration field: its JSON name, how it is compared and whether it can change."""
+    """One configuration field: its JSON name, how it is compared, whether it can change, and
+    from which nats-server release.
 
-    def __init__(self, name, kind, rule=UPDATABLE, why=None):
+    ``since`` is the first release that knows the field (older servers silently drop it, so
+    setting it there is refused); ``update_since`` the first release that can change it after
+    creation (before, a change is refused as if the field were immutable); ``values_since``
+    maps a value (``ack_policy: flow_control``) and ``keys_since`` a key of a dict field, or of
+    the dicts of a list field (``placement.preferred``, ``sources[].consumer``), to the release
+    that brought it.
+    """
+
+    def __init__(self, name, kind, rule=UPDATABLE, why=None, since=None, update_since=None, values_since=None,
+                 keys_since=None):
         self.name = name
         self.kind = kind
         self.rule = rule
         self.why = why
+        self.since = since
+        self.update_since = update_since
+        self.values_since = values_since or {}
+        self.keys_since = keys_since or {}
+
+
+def parse_version(text):
+    """Return a release as a tuple of three ints (``'2.12.8'`` -> ``(2, 12, 8)``), None when unreadable.
+
+    A pre-release suffix (``2.12.0-RC.1``) is ignored: it counts as its release.
+    """
+    match = re.match(r'^v?(\d+)\.(\d+)(?:\.(\d+))?', str(text or '').strip())
+    if not match:
+        return None
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def format_version(version):
+    """``(2, 12, 5)`` -> ``'2.12.5'``."""
+    return '.'.join(str(part) for part in version)
 
 
 def _fields(*fields):
@@ -76,7 +106,7 @@ STREAM_FIELDS = _fields(
     Field('description', 'str'),
     Field('subjects', 'subjects'),
     Field('retention', 'str', CONDITIONAL, 'retention can change between limits and interest, never to or from workqueue'),
-    Field('max_consumers', 'limit'),
+    Field('max_consumers', 'limit', update_since=(2, 12, 5)),
     Field('max_msgs', 'limit'),
     Field('max_bytes', 'limit'),
     Field('max_age', 'duration'),
@@ -88,9 +118,10 @@ STREAM_FIELDS = _fields(
     Field('num_replicas', 'int'),
     Field('no_ack', 'bool'),
     Field('duplicate_window', 'duration'),
-    Field('placement', 'placement'),
-    Field('mirror', 'source', CONDITIONAL, 'a mirror can be removed (promoting the stream) but not added or changed'),
-    Field('sources', 'sources'),
+    Field('placement', 'placement', keys_since={'preferred': (2, 11, 0)}),
+    Field('mirror', 'source', CONDITIONAL, 'a mirror can be removed (promoting the stream) but not added or changed',
+          keys_since={'consumer': (2, 14, 0)}),
+    Field('sources', 'sources', keys_since={'consumer': (2, 14, 0)}),
     Field('compression', 'str'),
     Field('first_seq', 'int', IMMUTABLE, 'the first sequence only applies when the stream is created'),
     Field('subject_transform', 'transform'),
@@ -102,8 +133,16 @@ STREAM_FIELDS = _fields(
     Field('deny_purge', 'bool', TURN_ON_ONLY, 'deny_purge can be turned on, never off'),
     Field('allow_rollup_hdrs', 'bool'),
     Field('consumer_limits', 'consumer_limits'),
-    Field('allow_msg_ttl', 'bool', TURN_ON_ONLY, 'per-message TTLs can be turned on, never off'),
-    Field('subject_delete_marker_ttl', 'duration'),
+    Field('allow_msg_ttl', 'bool', TURN_ON_ONLY, 'per-message TTLs can be turned on, never off', since=(2, 11, 0),
+          update_since=(2, 11, 2)),
+    Field('subject_delete_marker_ttl', 'duration', since=(2, 11, 0)),
+    Field('allow_msg_counter', 'bool', IMMUTABLE, 'a counter stream stays one, and a stream never becomes one',
+          since=(2, 12, 0)),
+    Field('allow_atomic', 'bool', since=(2, 12, 0)),
+    Field('allow_msg_schedules', 'bool', TURN_ON_ONLY, 'message schedules can be turned on, never off',
+          since=(2, 12, 0)),
+    Field('persist_mode', 'str', IMMUTABLE, 'the persist mode is fixed when the stream is created', since=(2, 12, 0)),
+    Field('allow_batched', 'bool', since=(2, 14, 0)),
     Field('metadata', 'metadata'),
 )
 
@@ -114,7 +153,8 @@ CONSUMER_FIELDS = _fields(
     Field('deliver_policy', 'str', IMMUTABLE, 'the deliver policy is fixed when the consumer is created'),
     Field('opt_start_seq', 'int', IMMUTABLE, 'the start sequence is fixed when the consumer is created'),
     Field('opt_start_time', 'time', IMMUTABLE, 'the start time is fixed when the consumer is created'),
-    Field('ack_policy', 'str', IMMUTABLE, 'the ack policy is fixed when the consumer is created'),
+    Field('ack_policy', 'str', IMMUTABLE, 'the ack policy is fixed when the consumer is created',
+          values_since={'flow_control': (2, 14, 0)}),
     Field('ack_wait', 'duration'),
     Field('max_deliver', 'limit'),
     Field('backoff', 'durations'),
@@ -129,6 +169,7 @@ CONSUMER_FIELDS = _fields(
     Field('headers_only', 'bool'),
     Field('max_batch', 'int'),
     Field('max_expires', 'duration'),
+    Field('max_bytes', 'int'),
     Field('deliver_subject', 'str', CONDITIONAL, 'a pull consumer cannot become a push consumer nor the reverse'),
     Field('deliver_group', 'str'),
     Field('idle_heartbeat', 'duration', IMMUTABLE, 'the idle heartbeat is fixed when the consumer is created'),
@@ -136,14 +177,20 @@ CONSUMER_FIELDS = _fields(
     Field('num_replicas', 'int'),
     Field('mem_storage', 'bool', IMMUTABLE, 'the storage type is fixed when the consumer is created'),
     Field('metadata', 'metadata'),
+    Field('priority_policy', 'str', since=(2, 11, 0), values_since={'prioritized': (2, 12, 0)}),
+    Field('priority_groups', 'list', since=(2, 11, 0)),
+    Field('priority_timeout', 'duration', since=(2, 11, 0)),
+    Field('pause_until', 'time', since=(2, 11, 0)),
 )
 
 STREAM_RETENTIONS = ('limits', 'interest', 'workqueue')
 STREAM_STORAGES = ('file', 'memory')
 STREAM_DISCARDS = ('old', 'new')
 STREAM_COMPRESSIONS = ('none', 's2')
+STREAM_PERSIST_MODES = ('default', 'async')
 CONSUMER_DELIVER_POLICIES = ('all', 'last', 'new', 'by_start_sequence', 'by_start_time', 'last_per_subject')
-CONSUMER_ACK_POLICIES = ('explicit', 'none', 'all')
+CONSUMER_ACK_POLICIES = ('explicit', 'none', 'all', 'flow_control')
+CONSUMER_PRIORITY_POLICIES = ('none', 'overflow', 'pinned_client', 'prioritized')
 CONSUMER_REPLAY_POLICIES = ('instant', 'original')
 
 # Server constants (nats-server server/stream.go, server/consumer.go, server/jetstream_api.go).
@@ -151,6 +198,9 @@ DEFAULT_DUPLICATE_WINDOW = 2 * MINUTE
 DEFAULT_ACK_WAIT = 30 * 1000 * 1000 * 1000
 DEFAULT_MAX_ACK_PENDING = 1000
 DEFAULT_MAX_WAITING = 512
+DEFAULT_PRIORITY_TIMEOUT = 2 * MINUTE
+# The heartbeat the server gives a consumer with ack_policy flow_control (sourceHealthHB).
+FLOW_CONTROL_HEARTBEAT = 1000 * 1000 * 1000
 KV_MAX_HISTORY = 64
 
 # Server-written metadata; never part of what a user declares.
@@ -273,8 +323,10 @@ def normalize_stream_config(config):
     out['max_age'] = _int(c.get('max_age'))
     out['discard'] = c.get('discard') or 'old'
     for key in ('discard_new_per_subject', 'no_ack', 'allow_direct', 'mirror_direct', 'sealed', 'deny_delete',
-                'deny_purge', 'allow_rollup_hdrs', 'allow_msg_ttl'):
+                'deny_purge', 'allow_rollup_hdrs', 'allow_msg_ttl', 'allow_msg_counter', 'allow_atomic',
+                'allow_msg_schedules', 'allow_batched'):
         out[key] = bool(c.get(key))
+    out['persist_mode'] = c.get('persist_mode') or 'default'
     out['compression'] = c.get('compression') or 'none'
     out['first_seq'] = _int(c.get('first_seq'))
     out['placement'] = _placement(c.get('placement'))
@@ -352,6 +404,17 @@ def normalize_consumer_config(config, stream_config=None, account_limits=None):
     out['num_replicas'] = _int(c.get('num_replicas'))
     out['mem_storage'] = bool(c.get('mem_storage'))
     out['metadata'] = _metadata(c.get('metadata'))
+    out['max_bytes'] = max(_int(c.get('max_bytes')), 0)
+    out['priority_policy'] = c.get('priority_policy') or 'none'
+    out['priority_groups'] = list(c.get('priority_groups') or [])
+    out['priority_timeout'] = max(_int(c.get('priority_timeout')), 0)
+    if out['priority_policy'] == 'pinned_client' and not out['priority_timeout']:
+        out['priority_timeout'] = DEFAULT_PRIORITY_TIMEOUT
+    out['pause_until'] = normalize_timestamp(c.get('pause_until'))
+    if out['ack_policy'] == 'flow_control':
+        # What the server sets for this policy (server/consumer.go setConsumerConfigDefaults).
+        out['flow_control'] = True
+        out['idle_heartbeat'] = FLOW_CONTROL_HEARTBEAT
 
     max_waiting = max(_int(c.get('max_waiting')), 0)
     if max_waiting == 0 and not out['deliver_subject']:
@@ -634,6 +697,88 @@ def consumer_refusals(before, after, changes):
     return refused
 
 
+def _needs(subject, since, version):
+    return '%s needs nats-server %s or newer; the server runs %s' % (subject, format_version(since),
+                                                                     format_version(version))
+
+
+def version_refusals(fields, defaults, after, changes, version, creating):
+    """Return the settings the server at ``version`` cannot take: ``(unsupported, not_updatable)``.
+
+    ``unsupported``: a field, value or key newer than the server, set to something else than
+    its default (an older server would silently drop it); no recreate helps.  ``not_updatable``:
+    a change the server cannot make in place at that release (``update_since``); a recreate can
+    make it.  Both are lists of ``{field, old, new, why}``; empty when ``version`` is None.
+    """
+    unsupported, not_updatable = [], []
+    if version is None:
+        return unsupported, not_updatable
+    running = format_version(version)
+    for name, field in fields.items():
+        value = after.get(name)
+        old = None if creating else (changes.get(name) or {}).get('old', value)
+        why = None
+        if field.since and version < field.since and value != defaults.get(name):
+            why = _needs(name, field.since, version)
+        for special, since in sorted(field.values_since.items()):
+            if why is None and value == special and version < since:
+                why = _needs('%s: %s' % (name, special), since, version)
+        items = value if isinstance(value, list) else [value]
+        for key, since in sorted(field.keys_since.items()):
+            if why is None and version < since and any(isinstance(item, dict) and item.get(key) for item in items):
+                why = _needs('%s.%s' % (name, key) if not isinstance(value, list) else '%s[].%s' % (name, key),
+                             since, version)
+        if why:
+            unsupported.append({'field': name, 'old': old, 'new': value, 'why': why})
+            continue
+        if creating or name not in changes or not field.update_since or version >= field.update_since:
+            continue
+        if field.rule == TURN_ON_ONLY:
+            if changes[name]['new'] and not changes[name]['old']:
+                why = 'nats-server %s cannot turn %s on after the stream is created (%s and newer can)' % (
+                    running, name, format_version(field.update_since))
+        else:
+            why = 'nats-server %s cannot change %s after creation (%s and newer can)' % (
+                running, name, format_version(field.update_since))
+        if why:
+            not_updatable.append({'field': name, 'old': changes[name]['old'], 'new': changes[name]['new'], 'why': why})
+    return unsupported, not_updatable
+
+
+# Fields whose default the server's own jetstream { limits } may change: when the task leaves
+# them out, a current value such a limit could have given is the server's default.
+SERVER_LIMITED_STREAM_FIELDS = ('duplicate_window',)
+SERVER_LIMITED_CONSUMER_FIELDS = ('max_ack_pending', 'max_batch')
+
+
+def _limit_could_give(name, current, expected):
+    """True when a server limit could turn the model's default ``expected`` into ``current``.
+
+    ``duplicate_window`` and ``max_ack_pending`` limits lower the default (never to zero);
+    ``max_request_batch`` gives pull consumers a ``max_batch`` where the default is none.
+    """
+    if current == expected:
+        return True
+    if name == 'max_batch':
+        return expected == 0 and current > 0
+    return 0 < current < expected
+
+
+def server_defaulted(desired, before, expected, names):
+    """The omitted fields of ``names`` whose ``before`` value a server limit could have given.
+
+    ``expected`` is the model's canonical form of ``desired``; fields the task sets are never
+    in the result.  Used to keep such values (``KEEP``) and not to warn about them after a create.
+    """
+    out = []
+    for name in names:
+        if desired.get(name) is not None:
+            continue
+        if before is None or _limit_could_give(name, before.get(name), expected.get(name)):
+            out.append(name)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Plans
 # ---------------------------------------------------------------------------------------------
@@ -683,7 +828,7 @@ def _new_plan(kind, name, stream=None):
 
 
 def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, state='present', current_state=None,
-                label=None):
+                label=None, server_version=None):
     """Decide what to do with one stream.
 
     ``desired`` is an API-shaped config (durations in ns; omitted fields take server defaults;
@@ -695,6 +840,7 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
     ``changes`` ({field: {old, new}}), ``refused`` ([{field, old, new, why}]), ``reasons``
     (sentences), ``before``/``after`` (canonical configs for diff mode), ``request`` (the
     config to send) and ``message`` (one line for people).  ``apply_plan`` carries it out.
+    ``server_version`` (a tuple, see ``parse_version``) refuses what that release cannot do.
     """
     name = desired.get('name')
     plan = _new_plan('stream', name)
@@ -708,18 +854,26 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
             plan['reasons'].append('%s exists and state is absent' % plan['label'])
         return _finish(plan)
     validate_stream_config(desired)
-    plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
     create_request = _create_request(desired)
+    defaults = normalize_stream_config({'name': name})
+    expected = normalize_stream_config(create_request)
+    plan['server_defaulted'] = server_defaulted(desired, before, expected, SERVER_LIMITED_STREAM_FIELDS)
+    if current is not None and plan['server_defaulted']:
+        desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
+    plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
     if current is None:
+        unsupported, _ = version_refusals(STREAM_FIELDS, defaults, expected, {}, server_version, True)
         if desired.get('sealed') is True:
+            unsupported.append({'field': 'sealed', 'old': None, 'new': True,
+                                'why': 'a stream cannot be created sealed; create it first, then seal it'})
+        if unsupported:
             plan['action'] = 'refuse'
-            plan['refused'].append({'field': 'sealed', 'old': None, 'new': True,
-                                    'why': 'a stream cannot be created sealed; create it first, then seal it'})
+            plan['refused'] = unsupported
             return _finish(plan)
         plan['action'] = 'create'
         plan['request'] = create_request
-        plan['after'] = normalize_stream_config(create_request)
-        plan['changes'] = _created_fields(normalize_stream_config({'name': name}), plan['after'], STREAM_FIELDS)
+        plan['after'] = expected
+        plan['changes'] = _created_fields(defaults, plan['after'], STREAM_FIELDS)
         return _finish(plan)
     request = _overlay(current, desired, STREAM_FIELDS)
     request['name'] = current.get('name', name)
@@ -728,7 +882,14 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
     plan['changes'] = diff_configs(before, after, STREAM_FIELDS)
     if not plan['changes']:
         return _finish(plan)
-    plan['refused'] = stream_refusals(before, after, plan['changes'])
+    unsupported, not_updatable = version_refusals(STREAM_FIELDS, defaults, after, plan['changes'], server_version,
+                                                  False)
+    if unsupported:
+        plan['action'] = 'refuse'
+        plan['refused'] = unsupported
+        plan['remedy'] = 'upgrade nats-server, or leave these options out'
+        return _finish(plan)
+    plan['refused'] = stream_refusals(before, after, plan['changes']) + not_updatable
     if not plan['refused']:
         plan['action'] = 'update'
         plan['request'] = request
@@ -758,7 +919,7 @@ def _stream_loss(state):
 
 
 def plan_consumer(desired, current, stream_config=None, recreate=False, state='present', account_limits=None,
-                  stream=None):
+                  stream=None, server_version=None):
     """Decide what to do with one consumer of ``stream``.
 
     ``desired`` is an API-shaped consumer config (``name``/``durable_name`` set); ``current``
@@ -779,15 +940,24 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
             plan['reasons'].append('%s exists and state is absent' % plan['label'])
         return _finish(plan)
     validate_consumer_config(desired)
-    plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
     create_request = _create_request(desired)
     create_request['name'] = create_request['durable_name'] = name
+    defaults = normalize_consumer_config({'name': name}, stream_config, account_limits)
+    expected = normalize_consumer_config(create_request, stream_config, account_limits)
+    plan['server_defaulted'] = server_defaulted(desired, before, expected, SERVER_LIMITED_CONSUMER_FIELDS)
+    if current is not None and plan['server_defaulted']:
+        desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
+    plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
     if current is None:
+        unsupported, _ = version_refusals(CONSUMER_FIELDS, defaults, expected, {}, server_version, True)
+        if unsupported:
+            plan['action'] = 'refuse'
+            plan['refused'] = unsupported
+            return _finish(plan)
         plan['action'] = 'create'
         plan['request'] = create_request
-        plan['after'] = normalize_consumer_config(create_request, stream_config, account_limits)
-        plan['changes'] = _created_fields(normalize_consumer_config({'name': name}, stream_config, account_limits),
-                                          plan['after'], CONSUMER_FIELDS)
+        plan['after'] = expected
+        plan['changes'] = _created_fields(defaults, plan['after'], CONSUMER_FIELDS)
         return _finish(plan)
     request = _overlay(current, desired, CONSUMER_FIELDS)
     after = normalize_consumer_config(request, stream_config, account_limits)
@@ -795,7 +965,14 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
     plan['changes'] = diff_configs(before, after, CONSUMER_FIELDS)
     if not plan['changes']:
         return _finish(plan)
-    plan['refused'] = consumer_refusals(before, after, plan['changes'])
+    unsupported, not_updatable = version_refusals(CONSUMER_FIELDS, defaults, after, plan['changes'],
+                                                  server_version, False)
+    if unsupported:
+        plan['action'] = 'refuse'
+        plan['refused'] = unsupported
+        plan['remedy'] = 'upgrade nats-server, or leave these options out'
+        return _finish(plan)
+    plan['refused'] = consumer_refusals(before, after, plan['changes']) + not_updatable
     if not plan['refused']:
         plan['action'] = 'update'
         plan['request'] = request
@@ -864,7 +1041,7 @@ def unexpected_drift(plan, stored_config, stream_config=None, account_limits=Non
     drift = {}
     for name in fields:
         planned = plan['after'].get(name)
-        if name in plan.get('kept', ()):
+        if name in plan.get('kept', ()) or name in plan.get('server_defaulted', ()):
             continue
         if planned != stored.get(name):
             drift[name] = {'planned': planned, 'stored': stored.get(name)}

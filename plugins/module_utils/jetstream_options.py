@@ -17,11 +17,13 @@ __metaclass__ = type
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
     CONSUMER_ACK_POLICIES,
     CONSUMER_DELIVER_POLICIES,
+    CONSUMER_PRIORITY_POLICIES,
     CONSUMER_REPLAY_POLICIES,
     KEEP,
     ModelError,
     STREAM_COMPRESSIONS,
     STREAM_DISCARDS,
+    STREAM_PERSIST_MODES,
     STREAM_RETENTIONS,
     STREAM_STORAGES,
     kv_bucket_stream_config,
@@ -40,6 +42,7 @@ def _placement_spec():
     return dict(
         cluster=dict(type='str'),
         tags=dict(type='list', elements='str'),
+        preferred=dict(type='str'),
     )
 
 
@@ -56,6 +59,11 @@ def _source_spec():
         external=dict(type='dict', options=dict(
             api=dict(type='str', required=True),
             deliver=dict(type='str'),
+        )),
+        domain=dict(type='str'),
+        consumer=dict(type='dict', options=dict(
+            name=dict(type='str'),
+            deliver_subject=dict(type='str'),
         )),
     )
 
@@ -110,6 +118,11 @@ def stream_argument_spec():
         metadata=dict(type='dict'),
         allow_msg_ttl=dict(type='bool'),
         subject_delete_marker_ttl=dict(type='raw'),
+        allow_msg_counter=dict(type='bool'),
+        allow_atomic=dict(type='bool', aliases=['allow_atomic_publish']),
+        allow_msg_schedules=dict(type='bool'),
+        persist_mode=dict(type='str', choices=list(STREAM_PERSIST_MODES)),
+        allow_batched=dict(type='bool', aliases=['allow_batch_publish']),
         consumer_limits=dict(type='dict', options=dict(
             inactive_threshold=dict(type='raw'),
             max_ack_pending=dict(type='int'),
@@ -152,6 +165,11 @@ def consumer_argument_spec():
         flow_control=dict(type='bool'),
         idle_heartbeat=dict(type='raw', aliases=['heartbeat']),
         rate_limit_bps=dict(type='int', aliases=['rate_limit']),
+        max_bytes=dict(type='raw', aliases=['max_request_max_bytes']),
+        priority_policy=dict(type='str', choices=list(CONSUMER_PRIORITY_POLICIES)),
+        priority_groups=dict(type='list', elements='str'),
+        priority_timeout=dict(type='raw', aliases=['pinned_ttl']),
+        pause_until=dict(type='str'),
         recreate=dict(type='bool', default=False),
     )
 
@@ -231,6 +249,14 @@ def _source(option, value):
     if value is None:
         return None
     source = _strip(value)
+    domain = source.pop('domain', None)
+    if domain:
+        if source.get('external'):
+            raise ModelError('%s: set domain or external, not both' % option)
+        # What natscli does for --source-domain: the other domain's API prefix.
+        source['external'] = {'api': '$JS.%s.API' % domain}
+    if source.get('consumer') is not None and not source['consumer']:
+        del source['consumer']
     if source.get('opt_start_time'):
         source['opt_start_time'] = _convert(option + '.opt_start_time', source['opt_start_time'], normalize_timestamp)
     return source
@@ -252,7 +278,8 @@ def stream_config_from_options(options):
     config = {'name': options['name']}
     for key in ('subjects', 'description', 'retention', 'storage', 'num_replicas', 'discard',
                 'discard_new_per_subject', 'no_ack', 'allow_rollup_hdrs', 'deny_delete', 'deny_purge',
-                'allow_direct', 'mirror_direct', 'sealed', 'compression', 'allow_msg_ttl', 'first_seq'):
+                'allow_direct', 'mirror_direct', 'sealed', 'compression', 'allow_msg_ttl', 'first_seq',
+                'allow_msg_counter', 'allow_atomic', 'allow_msg_schedules', 'persist_mode', 'allow_batched'):
         if options.get(key) is not None:
             config[key] = options[key]
     for key in ('max_msgs', 'max_msgs_per_subject', 'max_consumers'):
@@ -308,6 +335,15 @@ def consumer_config_from_options(options):
     for key in ('max_deliver', 'max_ack_pending'):
         if options.get(key) is not None:
             config[key] = _convert(key, options[key], parse_count)
+    for key in ('priority_policy', 'priority_groups'):
+        if options.get(key) is not None:
+            config[key] = options[key]
+    if options.get('priority_timeout') is not None:
+        config['priority_timeout'] = _convert('priority_timeout', options['priority_timeout'], parse_duration)
+    if options.get('max_bytes') is not None:
+        config['max_bytes'] = _convert('max_bytes', options['max_bytes'], parse_size)
+    if options.get('pause_until') is not None:
+        config['pause_until'] = _convert('pause_until', options['pause_until'], normalize_timestamp)
     if options.get('backoff') is not None:
         config['backoff'] = [_convert('backoff', step, parse_duration) for step in options['backoff']]
     if options.get('metadata') is not None:

@@ -36,6 +36,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_apply import (
     list_consumers_of,
     list_streams,
     read_account,
+    server_version,
 )
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_module import warn_drift
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
@@ -286,6 +287,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
     if prune and not (prune_prefixes or prune_names):
         raise LayoutError(['prune needs a scope (prune_prefixes or prune_names), so that objects outside the '
                            'layout are never deleted by accident'])
+    version = server_version(client)
     on_server = dict((info['config']['name'], info) for info in list_streams(client))
     streams = [e for e in entries if e['kind'] != 'consumer']
     by_stream = dict((e['stream'], e) for e in streams)
@@ -294,7 +296,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
         entry['plan'] = plan_stream(
             entry['desired'], info['config'] if info else None, current_state=info.get('state') if info else None,
             recreate=entry['recreate'], acknowledge_data_loss=entry['acknowledge_data_loss'], state=entry['state'],
-            label=entry['label'])
+            label=entry['label'], server_version=version)
 
     pruned = []
     if prune:
@@ -340,7 +342,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
         entry['plan'] = plan_consumer(
             entry['desired'], current['config'] if current else None, stream_config=stream_config,
             account_limits=limits if entry['state'] == 'present' else None, recreate=entry['recreate'],
-            state=entry['state'], stream=stream)
+            state=entry['state'], stream=stream, server_version=version)
         if entry['state'] != 'present' or stream_entry is not None:
             continue
         if info is None:

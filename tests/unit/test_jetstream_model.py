@@ -160,9 +160,10 @@ def test_start_times_compare_by_instant():
 
 # -- field rules ------------------------------------------------------------------------------
 def test_rules_follow_the_server():
-    assert {n for n, f in STREAM_FIELDS.items() if f.rule == IMMUTABLE} == {'name', 'storage', 'first_seq'}
+    assert {n for n, f in STREAM_FIELDS.items() if f.rule == IMMUTABLE} == {
+        'name', 'storage', 'first_seq', 'allow_msg_counter', 'persist_mode'}
     assert {n for n, f in STREAM_FIELDS.items() if f.rule == TURN_ON_ONLY} == {
-        'sealed', 'deny_delete', 'deny_purge', 'allow_msg_ttl'}
+        'sealed', 'deny_delete', 'deny_purge', 'allow_msg_ttl', 'allow_msg_schedules'}
     assert {n for n, f in CONSUMER_FIELDS.items() if f.rule == IMMUTABLE} == {
         'name', 'durable_name', 'deliver_policy', 'opt_start_seq', 'opt_start_time', 'ack_policy', 'replay_policy',
         'idle_heartbeat', 'flow_control', 'max_waiting', 'mem_storage'}
@@ -271,13 +272,29 @@ def test_removing_an_option_resets_it_to_the_default():
     assert 'max_age' not in plan['request'] and 'description' not in plan['request']
 
 
-def test_update_request_keeps_fields_the_model_does_not_manage():
-    current = dict(SERVER_MINIMAL_STREAM, allow_msg_counter=True, allow_atomic=True, persist_mode='async')
+def test_update_request_keeps_fields_the_model_does_not_know():
+    current = dict(SERVER_MINIMAL_STREAM, allow_future_feature=True)
     plan = plan_stream(stream(subjects=['a.>'], max_age='1d'), current)
     assert plan['action'] == 'update'
-    assert plan['request']['allow_msg_counter'] is True
-    assert plan['request']['persist_mode'] == 'async'
+    assert plan['request']['allow_future_feature'] is True
     assert plan['request']['max_age'] == DAY
+
+
+def test_newer_stream_fields_follow_the_servers_rules():
+    current = dict(SERVER_MINIMAL_STREAM, allow_msg_counter=True, persist_mode='async')
+    # left out, a counter stream would stop being one: the server never allows that
+    plan = plan_stream(stream(subjects=['a.>']), current)
+    assert plan['action'] == 'refuse'
+    assert [r['field'] for r in plan['refused']] == ['allow_msg_counter', 'persist_mode']
+    kept = plan_stream(stream(subjects=['a.>'], allow_msg_counter=True, persist_mode='async', max_age='1d'), current)
+    assert kept['action'] == 'update' and list(kept['changes']) == ['max_age']
+    on = plan_stream(stream(subjects=['a.>'], allow_msg_schedules=True, allow_atomic=True, allow_batched=True),
+                     SERVER_MINIMAL_STREAM)
+    assert on['action'] == 'update'
+    assert set(on['changes']) >= {'allow_msg_schedules', 'allow_atomic', 'allow_batched'}
+    off = plan_stream(stream(subjects=['a.>']), dict(SERVER_MINIMAL_STREAM, allow_msg_schedules=True,
+                                                      allow_rollup_hdrs=True))
+    assert off['action'] == 'refuse' and 'never off' in off['message']
 
 
 def test_recreate_of_a_stream_needs_the_data_loss_acknowledgement():
