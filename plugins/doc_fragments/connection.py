@@ -84,6 +84,27 @@ options:
       - JetStream domain. Requests then go to C($JS.<domain>.API), for example to reach a hub's
         JetStream through a leaf node.
     type: str
+  server_limits:
+    description:
+      - The server's own C(jetstream { limits }), when it sets any. An option left out then means
+        exactly the default the server gives under those limits, and leaving it out after it was
+        set resets it to that default.
+      - When not set, an omitted O(server_limits.duplicate_window), C(max_ack_pending) or
+        C(max_batch) whose current value such a limit could have given (a window or a max ack
+        pending below the usual default, any max batch of a pull consumer) is taken as the
+        server's default and kept, so a second run reports no change.
+      - The server itself refuses values above these limits.
+    type: dict
+    suboptions:
+      duplicate_window:
+        description: The server's C(duplicate_window) limit, for example V(1m).
+        type: raw
+      max_ack_pending:
+        description: The server's C(max_ack_pending) limit.
+        type: int
+      max_request_batch:
+        description: The server's C(max_request_batch) limit.
+        type: int
 notes:
   - Authentication methods are not mixed. When any of O(user), O(password), O(token),
     O(nkey_seed), O(nkey_seed_file) or O(creds_file) is set in the task, the environment's

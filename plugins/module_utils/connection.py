@@ -82,6 +82,11 @@ def connection_argument_spec():
         connect_timeout=dict(type='float', default=5.0),
         request_timeout=dict(type='float', default=10.0),
         domain=dict(type='str'),
+        server_limits=dict(type='dict', options=dict(
+            duplicate_window=dict(type='raw'),
+            max_ack_pending=dict(type='int'),
+            max_request_batch=dict(type='int'),
+        )),
     )
 
 

@@ -301,7 +301,7 @@ def _present(config):
     return dict((k, v) for k, v in (config or {}).items() if v is not KEEP)
 
 
-def normalize_stream_config(config):
+def normalize_stream_config(config, server_limits=None):
     """Return the canonical form of a stream config (API-shaped dict), as the server would store it.
 
     Every field of ``STREAM_FIELDS`` is present; omitted fields get the server's defaults
@@ -310,6 +310,8 @@ def normalize_stream_config(config):
     sourced streams); the adjustments the server makes are made too (sealing, delete markers,
     message schedules); durations are nanoseconds; ``_nats.*`` metadata is dropped; subjects,
     sources and placement tags are sorted.  Unknown keys are dropped.  Idempotent.
+    ``server_limits`` (the server's ``jetstream { limits }``: ``duplicate_window`` in ns) lowers
+    the default window as the server does.
     """
     c = _present(config)
     out = {}
@@ -347,7 +349,10 @@ def normalize_stream_config(config):
         duplicates = 0
         if not sourcing:
             duplicates = DEFAULT_DUPLICATE_WINDOW
-            if 0 < out['max_age'] < DEFAULT_DUPLICATE_WINDOW:
+            cap = _int((server_limits or {}).get('duplicate_window'))
+            if 0 < cap < duplicates:
+                duplicates = cap
+            if 0 < out['max_age'] < duplicates:
                 duplicates = out['max_age']
     out['duplicate_window'] = duplicates
 
@@ -368,13 +373,15 @@ def normalize_stream_config(config):
     return out
 
 
-def normalize_consumer_config(config, stream_config=None, account_limits=None):
+def normalize_consumer_config(config, stream_config=None, account_limits=None, server_limits=None):
     """Return the canonical form of a consumer config, as the server would store it.
 
     Defaults that depend on the stream come from ``stream_config`` (its ``consumer_limits``);
     the default ``max_ack_pending`` is also capped by ``account_limits['max_ack_pending']``.
     ``name`` and ``durable_name`` are both the consumer's name.  ``ack_wait`` is ``backoff[0]``
     when a backoff is set, as the server makes it.  Unknown keys are dropped.  Idempotent.
+    ``server_limits`` (the server's ``jetstream { limits }``) caps the default ``max_ack_pending``
+    too and gives pull consumers its ``max_request_batch`` as their default ``max_batch``.
     """
     c = _present(config)
     limits = _consumer_limits((stream_config or {}).get('consumer_limits'))
@@ -435,12 +442,16 @@ def normalize_consumer_config(config, stream_config=None, account_limits=None):
         max_ack_pending = limits['max_ack_pending']
     if max_ack_pending == 0 and out['ack_policy'] != 'none':
         max_ack_pending = DEFAULT_MAX_ACK_PENDING
-        cap = int((account_limits or {}).get('max_ack_pending') or 0)
-        if 0 < cap < max_ack_pending:
-            max_ack_pending = cap
+        for limits_of in (server_limits, account_limits):
+            cap = int((limits_of or {}).get('max_ack_pending') or 0)
+            if 0 < cap < max_ack_pending:
+                max_ack_pending = cap
     out['max_ack_pending'] = max_ack_pending
 
     out['inactive_threshold'] = max(_int(c.get('inactive_threshold')), 0) or limits['inactive_threshold']
+    batch_cap = _int((server_limits or {}).get('max_request_batch'))
+    if not out['deliver_subject'] and out['max_batch'] == 0 and batch_cap > 0:
+        out['max_batch'] = batch_cap
     return out
 
 
@@ -828,7 +839,7 @@ def _new_plan(kind, name, stream=None):
 
 
 def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, state='present', current_state=None,
-                label=None, server_version=None):
+                label=None, server_version=None, server_limits=None):
     """Decide what to do with one stream.
 
     ``desired`` is an API-shaped config (durations in ns; omitted fields take server defaults;
@@ -841,12 +852,15 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
     (sentences), ``before``/``after`` (canonical configs for diff mode), ``request`` (the
     config to send) and ``message`` (one line for people).  ``apply_plan`` carries it out.
     ``server_version`` (a tuple, see ``parse_version``) refuses what that release cannot do.
+    ``server_limits`` are the server's ``jetstream { limits }`` when known; when None, an
+    omitted field whose current value such a limit could have given keeps that value.
     """
     name = desired.get('name')
     plan = _new_plan('stream', name)
     plan['label'] = label or 'stream %s' % name
     plan['current'] = current
-    before = normalize_stream_config(current) if current is not None else None
+    plan['context'] = {'server_limits': server_limits}
+    before = normalize_stream_config(current, server_limits) if current is not None else None
     plan['before'] = before
     if state == 'absent':
         if current is not None:
@@ -855,9 +869,10 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         return _finish(plan)
     validate_stream_config(desired)
     create_request = _create_request(desired)
-    defaults = normalize_stream_config({'name': name})
-    expected = normalize_stream_config(create_request)
-    plan['server_defaulted'] = server_defaulted(desired, before, expected, SERVER_LIMITED_STREAM_FIELDS)
+    defaults = normalize_stream_config({'name': name}, server_limits)
+    expected = normalize_stream_config(create_request, server_limits)
+    plan['server_defaulted'] = [] if server_limits is not None else server_defaulted(
+        desired, before, expected, SERVER_LIMITED_STREAM_FIELDS)
     if current is not None and plan['server_defaulted']:
         desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
     plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
@@ -877,7 +892,7 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         return _finish(plan)
     request = _overlay(current, desired, STREAM_FIELDS)
     request['name'] = current.get('name', name)
-    after = normalize_stream_config(request)
+    after = normalize_stream_config(request, server_limits)
     plan['after'] = after
     plan['changes'] = diff_configs(before, after, STREAM_FIELDS)
     if not plan['changes']:
@@ -897,7 +912,7 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
     if recreate and acknowledge_data_loss:
         plan['action'] = 'recreate'
         plan['request'] = create_request
-        plan['after'] = normalize_stream_config(create_request)
+        plan['after'] = expected
         plan['changes'] = diff_configs(before, plan['after'], STREAM_FIELDS)
     else:
         plan['action'] = 'refuse'
@@ -919,7 +934,7 @@ def _stream_loss(state):
 
 
 def plan_consumer(desired, current, stream_config=None, recreate=False, state='present', account_limits=None,
-                  stream=None, server_version=None):
+                  stream=None, server_version=None, server_limits=None):
     """Decide what to do with one consumer of ``stream``.
 
     ``desired`` is an API-shaped consumer config (``name``/``durable_name`` set); ``current``
@@ -931,8 +946,9 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
     plan = _new_plan('consumer', name, stream)
     plan['label'] = 'consumer %s on stream %s' % (name, stream)
     plan['current'] = current
-    plan['context'] = {'stream_config': stream_config, 'account_limits': account_limits}
-    before = normalize_consumer_config(current, stream_config, account_limits) if current is not None else None
+    plan['context'] = {'stream_config': stream_config, 'account_limits': account_limits, 'server_limits': server_limits}
+    before = (normalize_consumer_config(current, stream_config, account_limits, server_limits)
+              if current is not None else None)
     plan['before'] = before
     if state == 'absent':
         if current is not None:
@@ -942,9 +958,10 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
     validate_consumer_config(desired)
     create_request = _create_request(desired)
     create_request['name'] = create_request['durable_name'] = name
-    defaults = normalize_consumer_config({'name': name}, stream_config, account_limits)
-    expected = normalize_consumer_config(create_request, stream_config, account_limits)
-    plan['server_defaulted'] = server_defaulted(desired, before, expected, SERVER_LIMITED_CONSUMER_FIELDS)
+    defaults = normalize_consumer_config({'name': name}, stream_config, account_limits, server_limits)
+    expected = normalize_consumer_config(create_request, stream_config, account_limits, server_limits)
+    plan['server_defaulted'] = [] if server_limits is not None else server_defaulted(
+        desired, before, expected, SERVER_LIMITED_CONSUMER_FIELDS)
     if current is not None and plan['server_defaulted']:
         desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
     plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
@@ -960,7 +977,7 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
         plan['changes'] = _created_fields(defaults, plan['after'], CONSUMER_FIELDS)
         return _finish(plan)
     request = _overlay(current, desired, CONSUMER_FIELDS)
-    after = normalize_consumer_config(request, stream_config, account_limits)
+    after = normalize_consumer_config(request, stream_config, account_limits, server_limits)
     plan['after'] = after
     plan['changes'] = diff_configs(before, after, CONSUMER_FIELDS)
     if not plan['changes']:
@@ -979,7 +996,7 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
     elif recreate:
         plan['action'] = 'recreate'
         plan['request'] = create_request
-        plan['after'] = normalize_consumer_config(create_request, stream_config, account_limits)
+        plan['after'] = expected
         plan['changes'] = diff_configs(before, plan['after'], CONSUMER_FIELDS)
     else:
         plan['action'] = 'refuse'
@@ -1032,11 +1049,12 @@ def unexpected_drift(plan, stored_config, stream_config=None, account_limits=Non
     """
     if plan['after'] is None or stored_config is None:
         return {}
+    server_limits = (plan.get('context') or {}).get('server_limits')
     if plan['kind'] == 'stream':
-        stored = normalize_stream_config(stored_config)
+        stored = normalize_stream_config(stored_config, server_limits)
         fields = STREAM_FIELDS
     else:
-        stored = normalize_consumer_config(stored_config, stream_config, account_limits)
+        stored = normalize_consumer_config(stored_config, stream_config, account_limits, server_limits)
         fields = CONSUMER_FIELDS
     drift = {}
     for name in fields:

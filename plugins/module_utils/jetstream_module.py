@@ -43,6 +43,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import 
     consumer_config_from_options,
     kv_bucket_config_from_options,
     object_store_config_from_options,
+    server_limits_from_options,
     stream_config_from_options,
 )
 
@@ -152,13 +153,14 @@ def run_stream_module(module, kind='stream'):
     try:
         desired = to_config(params) if params['state'] == 'present' else {
             'name': stream_name(name) if stream_name else name}
+        server_limits = server_limits_from_options(params.get('server_limits'))
     except ModelError as exc:
         module.fail_json(msg='%s: %s' % (label, exc))
 
     def plan_on_server(client):
         return plan_stream_on_server(
             client, desired, recreate=params['recreate'], acknowledge_data_loss=params['acknowledge_data_loss'],
-            state=params['state'], label=label)
+            state=params['state'], label=label, server_limits=server_limits)
 
     _reconcile_one(module, label, plan_on_server, 'stream', **({'bucket': name} if stream_name else {}))
 
@@ -176,6 +178,7 @@ def run_consumer_module(module):
     try:
         desired = consumer_config_from_options(params) if params['state'] == 'present' else {
             'name': params['name'], 'durable_name': params['name']}
+        server_limits = server_limits_from_options(params.get('server_limits'))
     except ModelError as exc:
         module.fail_json(msg='%s: %s' % (label, exc))
 
@@ -183,7 +186,7 @@ def run_consumer_module(module):
         limits = read_account(client).get('limits') if params['state'] == 'present' else None
         plan, info, stream_info = plan_consumer_on_server(
             client, desired, params['stream'], account_limits=limits, recreate=params['recreate'],
-            state=params['state'])
+            state=params['state'], server_limits=server_limits)
         if stream_info is None and params['state'] == 'present':
             if not module.check_mode:
                 module.fail_json(msg='%s: stream %s does not exist; create it first (cim.nats.jetstream_stream)'

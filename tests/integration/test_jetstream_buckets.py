@@ -3,14 +3,15 @@ import asyncio
 
 import pytest
 
-from conftest import run_module, stream_config, stream_info
+from conftest import TESTED_RELEASES, run_module, stream_config, stream_info, server_for
 
 SECOND = 10 ** 9
 
 
-@pytest.fixture(params=['plain', 'tls'])
-def server(request, nats_plain, nats_tls):
-    return nats_plain if request.param == 'plain' else nats_tls
+@pytest.fixture(params=('plain', 'tls') + TESTED_RELEASES)
+def server(request):
+    """Every lifecycle test runs without and with TLS and users on the newest release, and on older ones."""
+    return server_for(request, request.param)
 
 
 def put_keys(server, bucket, count):

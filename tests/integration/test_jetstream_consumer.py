@@ -1,14 +1,15 @@
 """cim.nats.jetstream_consumer against a real nats-server."""
 import pytest
 
-from conftest import consumer_config, js_api, run_module
+from conftest import TESTED_RELEASES, consumer_config, js_api, run_module, server_for
 
 SECOND = 10 ** 9
 
 
-@pytest.fixture(params=['plain', 'tls'])
-def server(request, nats_plain, nats_tls):
-    return nats_plain if request.param == 'plain' else nats_tls
+@pytest.fixture(params=('plain', 'tls') + TESTED_RELEASES)
+def server(request):
+    """Every lifecycle test runs without and with TLS and users on the newest release, and on older ones."""
+    return server_for(request, request.param)
 
 
 def consumer(server, check=False, diff=False, **args):
@@ -35,7 +36,7 @@ def test_lifecycle(server, unique):
     assert consumer(server, **base)['changed'] is False
 
     # allowed in place: ack wait, backoff, filter, max ack pending, description
-    change = {**base, 'ack_wait': '5s', 'max_ack_pending': 50, 'description': 'worker',
+    change = {**base, 'ack_wait': '5s', 'max_ack_pending': 5000, 'description': 'worker',
               'filter_subject': unique.lower() + '.>'}
     planned = consumer(server, check=True, diff=True, **change)
     assert planned['action'] == 'update'
@@ -45,7 +46,7 @@ def test_lifecycle(server, unique):
     assert (updated['action'], updated['changes'], updated['diff']) == ('update', planned['changes'],
                                                                         planned['diff'])
     config = consumer_config(server, unique, 'WORKER')
-    assert (config['ack_wait'], config['max_ack_pending'], config['description']) == (5 * SECOND, 50, 'worker')
+    assert (config['ack_wait'], config['max_ack_pending'], config['description']) == (5 * SECOND, 5000, 'worker')
     assert consumer(server, **change)['changed'] is False
 
     # leaving the options out again resets them

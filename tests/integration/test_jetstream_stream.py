@@ -1,16 +1,16 @@
 """cim.nats.jetstream_stream against a real nats-server."""
 import pytest
 
-from conftest import js_api, publish, run_module, stream_config, stream_info
+from conftest import TESTED_RELEASES, js_api, publish, run_module, stream_config, stream_info, server_for
 
 DAY = 24 * 3600 * 10 ** 9
 SECOND = 10 ** 9
 
 
-@pytest.fixture(params=['plain', 'tls'])
-def server(request, nats_plain, nats_tls):
-    """Every lifecycle test runs once without and once with TLS and users."""
-    return nats_plain if request.param == 'plain' else nats_tls
+@pytest.fixture(params=('plain', 'tls') + TESTED_RELEASES)
+def server(request):
+    """Every lifecycle test runs without and with TLS and users on the newest release, and on older ones."""
+    return server_for(request, request.param)
 
 
 def stream(server, check=False, diff=False, **args):
