@@ -14,15 +14,17 @@ mkdir -p "$dir"
 chmod 0700 "$dir"
 cd "$dir"
 days=${SITE_PKI_DAYS:-825}
+# The CAs' names: a site rotating its CA names the new one differently.
+ca_name=${SITE_PKI_CA_NAME:-Example Site}
 
 if [ ! -f root.key ]; then
   openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out root.key
-  openssl req -x509 -new -key root.key -sha256 -days 3650 -subj "/O=Example Site/CN=Example Site Root CA" \
+  openssl req -x509 -new -key root.key -sha256 -days 3650 -subj "/O=Example Site/CN=$ca_name Root CA" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out root.crt
 fi
 if [ ! -f intermediate.key ]; then
   openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out intermediate.key
-  openssl req -new -key intermediate.key -subj "/O=Example Site/CN=Example Site NATS Issuing CA" -out intermediate.csr
+  openssl req -new -key intermediate.key -subj "/O=Example Site/CN=$ca_name NATS Issuing CA" -out intermediate.csr
   printf '%s\n' "basicConstraints=critical,CA:TRUE,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign" \
     "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" >intermediate.ext
   openssl x509 -req -in intermediate.csr -CA root.crt -CAkey root.key -CAcreateserial -sha256 -days 1825 \

@@ -10,7 +10,8 @@
    health gates (/varz shows the release on every node); new node certificates from the same CA
    are applied by reload (no restart, the served certificate changes); two hosts added to the
    group join by a run, the old nodes learn the new routes by reload, and the meta group reports
-   five peers current.
+   five peers current; a new CA arrives in three stages (both CAs trusted, new node certificates,
+   the new CA alone), each a reload, with no restart and the publisher connected throughout.
 
 usage: production.py SETTINGS.json TWO_PLAYS.yml   (settings as in molecule/cluster/checks)
 """
@@ -19,7 +20,9 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -139,6 +142,125 @@ async def main(settings_path, two_plays):
         assert reloads == 2, f"expected one reload per play, saw {reloads}"
         return f"both plays applied by reload in {seconds:.0f} s, no restart; {load_figures(publisher)}"
 
+    cluster_playbook = s.data["playbook"]
+    # After the scale out, the site's inventory holds the added hosts too: every later run uses both.
+    inventories = [s.data["inventory"]]
+
+    async def run_cluster_playbook(extra, label):
+        d.playbook = cluster_playbook
+        return await _playbook_with_inventories(d, inventories, extra, label)
+
+    async def rollback_and_upgrade_across_releases():
+        previous, newest = releases()[-2:]
+        lines = []
+        for version in (previous, newest):
+            before = server_state(s)
+            (rc, out, seconds), publisher = await under_load(
+                s, lambda: run_cluster_playbook({"nats_server_version": version}, f"release-{version}"))
+            assert rc == 0, out[-4000:]
+            running = {name: s.monitor(name, "/varz").get("version") for name in s.names}
+            assert set(running.values()) == {version}, f"after the roll to {version}: {running}"
+            after = server_state(s)
+            assert all(after[n][0] != before[n][0] for n in s.names), "a node was not restarted"
+            steps = roll_order(out)
+            assert sorted(n for n, _ in steps) == sorted(s.names), f"roll order {steps}"
+            assert all(gates[:4] == [1, 2, 3, 4] for _, gates in steps), f"gates per node {steps}"
+            lines.append(f"{version}: rolled {' -> '.join(n for n, _ in steps)} in {seconds:.0f} s, "
+                         f"{load_figures(publisher)}")
+        return "; ".join(lines)
+
+    async def reload_under_load(label, check_served=None):
+        """A run that must reload every node and restart none, with the publisher connected throughout."""
+        before = server_state(s)
+        (rc, out, seconds), publisher = await under_load(s, lambda: run_cluster_playbook({}, label))
+        assert rc == 0, out[-4000:]
+        after = server_state(s)
+        assert all(after[n][0] == before[n][0] for n in s.names), f"{label}: a node restarted"
+        assert all(after[n][1] != before[n][1] for n in s.names), f"{label}: a node was not reloaded"
+        disconnects = [e for e in publisher.events if "disconnected" in e]
+        assert not disconnects, f"{label}: the publisher was disconnected: {disconnects}"
+        return f"{label} in {seconds:.0f} s, {load_figures(publisher)}"
+
+    def issue_node_certificates(pki, names, ca_name="Example Site"):
+        for name in names:
+            path = os.path.join(pki, f"{name}.crt")
+            if os.path.exists(path):
+                os.remove(path)
+        subprocess.run([MAKE_SITE_PKI, pki] + [f"{n}=DNS:{n},IP:{s.nodes[n]}" for n in names], check=True,
+                       env=dict(os.environ, SITE_PKI_CA_NAME=ca_name))
+
+    async def new_certificates_by_reload():
+        pki = os.path.dirname(s.ca)
+        serials = {name: served_serial(s, name) for name in s.names}
+        issue_node_certificates(pki, s.names)
+        figures = await reload_under_load("new certificates")
+        stale = [n for n in s.names if served_serial(s, n) == serials[n]]
+        assert not stale, f"nodes still serving the old certificate: {stale}"
+        return f"every node reloaded, none restarted, each serves its new certificate; {figures}"
+
+    async def scale_out_to_five():
+        spare = s.data["spare_nodes"]
+        assert len(spare) == 2, spare
+        extra_inventory = os.path.join(s.data["work_dir"], "scale-out.yml")
+        with open(extra_inventory, "w") as f:
+            json.dump({"nats": {"hosts": {name: {} for name in spare}}}, f)
+        inventories.append(extra_inventory)
+        old = list(s.names)
+        before = server_state(s)
+        (rc, out, seconds), publisher = await under_load(s, lambda: run_cluster_playbook({}, "scale-out"))
+        assert rc == 0, out[-4000:]
+        after = server_state(s)
+        assert all(after[n][0] == before[n][0] for n in old), "an existing node restarted"
+        assert all(after[n][1] != before[n][1] for n in old), "an existing node did not reload"
+        s.nodes.update(spare)
+        s.names = list(s.nodes)
+        leader, meta = s.meta_leader()
+        current = sorted(r["name"] for r in meta.get("replicas") or [] if r.get("current") and not r.get("offline"))
+        assert meta.get("cluster_size") == 5 and len(current) == 4, f"meta group after scale out: {meta}"
+        nc = await s.connect("cim_admin", names=old)
+        try:
+            info = await nc.jetstream().stream_info(STREAM)
+            assert info.config.num_replicas == 3, info.config.num_replicas
+        finally:
+            await nc.close()
+        return (f"{', '.join(spare)} joined in {seconds:.0f} s; old nodes reloaded, none restarted; meta leader "
+                f"{leader} with 4 peers current; {STREAM} keeps 3 replicas; {load_figures(publisher)}")
+
+    async def ca_rotation_in_stages():
+        """Old CA + new CA in the CA file, then node certificates of the new CA, then the new CA
+        alone: each stage a reload, no restart, the publisher connected throughout. A client moves
+        its trust with the cluster: the bundle from stage 1, the new CA alone after stage 3."""
+        pki = os.path.dirname(s.ca)
+        new_pki = os.path.join(s.data["work_dir"], "pki-new-ca")
+        issue_node_certificates(new_pki, s.names, ca_name="Example Site 2027")
+        with open(s.ca, "rb") as f:
+            old_ca = f.read()
+        with open(os.path.join(new_pki, "ca.crt"), "rb") as f:
+            new_ca = f.read()
+        client_ca = os.path.join(s.data["work_dir"], "client-ca.pem")
+        stages = []
+
+        def trust(pem):
+            with open(client_ca, "wb") as f:
+                f.write(pem)
+            s.tls = ssl.create_default_context(cafile=client_ca)
+
+        with open(s.ca, "wb") as f:
+            f.write(old_ca + new_ca)
+        trust(old_ca + new_ca)
+        stages.append(await reload_under_load("stage 1, both CAs trusted"))
+        for name in s.names:
+            for ext in ("crt", "key"):
+                shutil.copy(os.path.join(new_pki, f"{name}.{ext}"), os.path.join(pki, f"{name}.{ext}"))
+        stages.append(await reload_under_load("stage 2, node certificates of the new CA"))
+        with open(s.ca, "wb") as f:
+            f.write(new_ca)
+        trust(new_ca)
+        stages.append(await reload_under_load("stage 3, the new CA alone"))
+        # Only the new CA is trusted now, and every node is verified with it.
+        serials = {name: served_serial(s, name) for name in s.names}
+        return f"{'; '.join(stages)}; all {len(serials)} nodes verified with the new CA alone"
+
     await checks.run("a key that does not match its certificate replaces nothing", bad_key_pair_replaces_nothing)
     await checks.run("an R3 stream for the load", create_stream)
     await checks.run("a two-play playbook applies both plays' changes, under load",
@@ -147,14 +269,17 @@ async def main(settings_path, two_plays):
                      rollback_and_upgrade_across_releases)
     await checks.run("new node certificates from the same CA arrive by reload, under load", new_certificates_by_reload)
     await checks.run("two hosts added to the group join, the others reload, under load", scale_out_to_five)
+    await checks.run("a new CA in stages, each a reload, no client locked out, under load", ca_rotation_in_stages)
     return checks.finish()
 
 
-async def _playbook_with_inventories(d, inventories, label):
+async def _playbook_with_inventories(d, inventories, extra, label):
     """Like Deployment.playbook_run, with several inventory sources (a site adding hosts)."""
     d.runs += 1
     log_path = os.path.join(d.work_dir, f"production-{d.runs}-{label}.log")
     cmd = ["ansible-playbook"] + [arg for inv in inventories for arg in ("-i", inv)] + [d.playbook]
+    if extra:
+        cmd += ["-e", json.dumps(extra)]
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await proc.communicate()
