@@ -20,3 +20,6 @@ build:          ## build the collection tarball
 
 ee:             ## render the execution environment's build context into .artifacts/ee/context (ansible-builder create)
 	tools/ee.sh
+
+sandbox-layout: ## put the seed's CIM event store on the sandbox (playbooks/jetstream.yml), print its status
+	tools/sandbox.sh layout

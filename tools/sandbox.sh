@@ -3,6 +3,7 @@
 # permissions, JetStream) in systemd containers from the test image, deployed by
 # playbooks/cluster.yml exactly as on real hosts.
 #   tools/sandbox.sh up      set up what is missing, start the containers, deploy, print status
+#   tools/sandbox.sh layout  put the seed's CIM event store on it (playbooks/jetstream.yml), print status
 #   tools/sandbox.sh status  print the status again
 #   tools/sandbox.sh down    remove the containers and their network
 # Client and monitoring ports are published on 127.0.0.1 only. The inventory, the development CA
@@ -67,7 +68,8 @@ up() {
   cd "$CIM_NATS_ROOT"
   start_containers
   python tools/sandbox/sandbox.py inventory --inventory-dir inventories/sandbox --prefix "$prefix" \
-    --nodes "$nodes" --server-bin "$CIM_NATS_SERVER_BIN"
+    --nodes "$nodes" --server-bin "$CIM_NATS_SERVER_BIN" --client-port "$client_port" \
+    --layout inventories/example/group_vars/all/jetstream.yml
   echo "==> ansible-playbook -i inventories/sandbox/hosts.yml playbooks/cluster.yml"
   local log=inventories/sandbox/last-run.log start end rc
   start=$(date +%s.%N)
@@ -82,9 +84,22 @@ up() {
   status
 }
 
+# The layout of inventories/example (linked into the sandbox inventory by `up`), applied from the
+# controller over the published client ports with the sandbox CA and the cim_admin password.
+layout() {
+  source "$here/env.sh"
+  cd "$CIM_NATS_ROOT"
+  [ -f inventories/sandbox/group_vars/nats/jetstream.yml ] || {
+    echo "no sandbox inventory: run \`make sandbox\` first" >&2; exit 1; }
+  echo "==> ansible-playbook -i inventories/sandbox/hosts.yml playbooks/jetstream.yml"
+  ansible-playbook -i inventories/sandbox/hosts.yml playbooks/jetstream.yml
+  status
+}
+
 case "$action" in
   up) up ;;
+  layout) layout ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|status|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|layout|status|down" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Helpers of tools/sandbox.sh: free-port check, the sandbox inventory (passwords generated once),
-the record of each cluster.yml run, and the status summary printed at the end of `make sandbox`.
+the record of each cluster.yml run, and the status summary printed at the end of `make sandbox`
+(with the JetStream streams and consumers once `make sandbox-layout` has put them there).
 
 Only the standard library, PyYAML (comes with Ansible) and nats-py (pinned in requirements.txt).
 """
@@ -31,6 +32,12 @@ INVENTORY_HEADER = """\
 # Written by tools/sandbox.sh (`make sandbox`) on every run: the local sandbox cluster.
 # Passwords: group_vars/nats/secrets.yml next to this file. CA and node certificates: pki/.
 # Deploy again by hand: ansible-playbook -i inventories/sandbox/hosts.yml playbooks/cluster.yml
+# The JetStream layout:  ansible-playbook -i inventories/sandbox/hosts.yml playbooks/jetstream.yml
+"""
+JETSTREAM_HEADER = """\
+# Written by tools/sandbox.sh on every run: how playbooks/jetstream.yml reaches the sandbox from
+# the controller (the published client ports, the sandbox CA, the CIM account's admin user).
+# These group_vars/nats values outrank the layout's own in group_vars/all/jetstream.yml.
 """
 PASSWORD_NAMES = ("route", "cim_admin", "cim_publisher", "cim_consumer", "sys")
 
@@ -56,8 +63,26 @@ def new_password(length=24):
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+def client_urls(client_port, nodes):
+    """The client URLs the controller reaches the sandbox at (published on 127.0.0.1)."""
+    return [f"tls://localhost:{client_port + i}" for i in range(nodes)]
+
+
+def link_layout(inv_dir, layout):
+    """group_vars/all/jetstream.yml -> the layout file (relative, so the checkout can move)."""
+    link = os.path.join(inv_dir, "group_vars", "all", "jetstream.yml")
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    target = os.path.relpath(os.path.abspath(layout), os.path.dirname(link))
+    if os.path.islink(link) or os.path.exists(link):
+        if os.path.islink(link) and os.readlink(link) == target:
+            return
+        os.remove(link)
+    os.symlink(target, link)
+
+
 def inventory(args):
-    """Write hosts.yml (every time) and group_vars/nats/secrets.yml (only what is missing)."""
+    """Write hosts.yml and group_vars/nats/jetstream.yml (every time), group_vars/nats/secrets.yml
+    (only what is missing), and link the JetStream layout into group_vars/all/."""
     inv_dir = os.path.abspath(args.inventory_dir)
     secrets_path = os.path.join(inv_dir, "group_vars", "nats", "secrets.yml")
     os.makedirs(os.path.dirname(secrets_path), mode=0o700, exist_ok=True)
@@ -111,6 +136,19 @@ def inventory(args):
     with open(os.path.join(inv_dir, "hosts.yml"), "w") as f:
         f.write(INVENTORY_HEADER)
         yaml.safe_dump(doc, f, default_flow_style=False, sort_keys=False, width=120)
+
+    # In a group_vars file, not in hosts.yml: inventory file vars rank below group_vars/all.
+    connection = {
+        "jetstream_server": client_urls(args.client_port, args.nodes),
+        "jetstream_tls_ca_file": os.path.join(inv_dir, "pki", "ca.crt"),
+        "jetstream_user": "cim_admin",
+        "jetstream_password": "{{ sandbox_passwords.cim_admin }}",
+    }
+    with open(os.path.join(inv_dir, "group_vars", "nats", "jetstream.yml"), "w") as f:
+        f.write(JETSTREAM_HEADER)
+        yaml.safe_dump(connection, f, default_flow_style=False, sort_keys=False, width=120)
+    if args.layout:
+        link_layout(inv_dir, args.layout)
     return 0
 
 
@@ -142,7 +180,29 @@ def fetch_json(url, context, timeout=3):
         return json.loads(resp.read())
 
 
+async def jetstream_lines(nc):
+    """One line per stream of the account (replicas, subjects or sources, messages) and its
+    consumers with what they have not yet delivered and not yet had acked."""
+    jsm = nc.jsm()
+    streams = sorted(await jsm.streams_info(), key=lambda s: s.config.name)
+    lines = []
+    for stream in streams:
+        cfg = stream.config
+        if cfg.subjects:
+            feeds = ", ".join(cfg.subjects)
+        else:
+            feeds = "from " + ", ".join(
+                f"{src.name} ({src.filter_subject})" if src.filter_subject else src.name
+                for src in (cfg.sources or ([cfg.mirror] if cfg.mirror else [])))
+        lines.append(f"{cfg.name}  R{cfg.num_replicas or 1}  {feeds}  {stream.state.messages} msgs")
+        for consumer in sorted(await jsm.consumers_info(cfg.name), key=lambda c: c.name):
+            lines.append(f"  consumer {consumer.name}: {consumer.num_pending} pending, "
+                         f"{consumer.num_ack_pending} awaiting ack")
+    return lines
+
+
 async def client_round_trip(urls, ca, user, password):
+    """Connect, publish and receive one message; also return the account's JetStream lines."""
     import nats  # noqa: PLC0415  (only the status needs it)
     ctx = ssl.create_default_context(cafile=ca)
     nc = await nats.connect(servers=urls, tls=ctx, user=user, password=password,
@@ -152,7 +212,8 @@ async def client_round_trip(urls, ca, user, password):
         sub = await nc.subscribe("sandbox.ping", cb=None)
         await nc.publish("sandbox.ping", b"ping")
         await sub.next_msg(timeout=2)
-        return nc.connected_url.netloc, (time.monotonic() - started) * 1000
+        elapsed_ms = (time.monotonic() - started) * 1000
+        return nc.connected_url.netloc, elapsed_ms, await jetstream_lines(nc)
     finally:
         await nc.close()
 
@@ -196,7 +257,7 @@ def status(args):
     else:
         print(f"  JetStream meta leader: {'none' if not leaders else 'disagreement: ' + ', '.join(sorted(leaders))}")
 
-    urls = [f"tls://localhost:{args.client_port + i}" for i in range(args.nodes)]
+    urls = client_urls(args.client_port, args.nodes)
     print("\nClient URLs (TLS; verify with the CA below):\n  " + ", ".join(urls))
     print("Monitoring (HTTPS only):\n  " + ", ".join(
         f"https://localhost:{args.monitor_port + i}" for i in range(args.nodes)))
@@ -207,8 +268,12 @@ def status(args):
     try:
         with open(secrets_path) as f:
             admin_password = yaml.safe_load(f)["sandbox_passwords"]["cim_admin"]
-        via, ms = asyncio.run(client_round_trip(urls, ca, "cim_admin", admin_password))
+        via, ms, js_lines = asyncio.run(client_round_trip(urls, ca, "cim_admin", admin_password))
         print(f"Client check:    cim_admin connected through {via} with TLS, publish/subscribe round trip {ms:.1f} ms")
+        if js_lines:
+            print("JetStream, account CIM (streams, consumers):\n  " + "\n  ".join(js_lines))
+        else:
+            print("JetStream, account CIM: no streams yet; `make sandbox-layout` puts the seed's CIM event store on it")
     except Exception as err:  # noqa: BLE001 - the summary reports any failure in words
         print(f"Client check:    FAILED: {type(err).__name__}: {err}")
     print("Try it (nats CLI; the system user sees every server):\n"
@@ -242,6 +307,8 @@ def main():
             p.add_argument("--prefix", required=True)
             p.add_argument("--nodes", type=int, default=3)
     sub.choices["inventory"].add_argument("--server-bin", required=True)
+    sub.choices["inventory"].add_argument("--client-port", type=int, default=4222)
+    sub.choices["inventory"].add_argument("--layout", help="JetStream layout to link into group_vars/all/")
     sub.choices["record-run"].add_argument("--log", required=True)
     sub.choices["record-run"].add_argument("--rc", type=int, required=True)
     sub.choices["record-run"].add_argument("--start", required=True)
