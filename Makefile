@@ -16,7 +16,7 @@ bench:          ## the JetStream reconcile benchmark (prints figures side by sid
 build:          ## build the collection tarball
 	. tools/env.sh && ansible-galaxy collection build --force
 
-.PHONY: ee sandbox-layout changelog
+.PHONY: ee sandbox-layout
 
 ee:             ## render the execution environment's build context into .artifacts/ee/context (ansible-builder create)
 	tools/ee.sh
