@@ -252,6 +252,22 @@ class DownWatcher:
                          for n, spans in self.intervals.items())
 
 
+async def create_stream(s):
+    """The R3 stream the Publisher publishes to, created anew."""
+    nc = await s.connect("cim_admin")
+    try:
+        js = nc.jetstream()
+        try:
+            await js.delete_stream(STREAM)
+        except nats.js.errors.NotFoundError:
+            pass
+        await js.add_stream(StreamConfig(name=STREAM, subjects=["events.reliability.>"], num_replicas=3,
+                                         duplicate_window=120))
+        return f"R3 stream {STREAM} on events.reliability.>"
+    finally:
+        await nc.close()
+
+
 async def stored_numbers(s):
     """Every message number in the stream, read back through an ack-none ordered pull."""
     nc = await s.connect("cim_admin")
@@ -296,20 +312,6 @@ async def main(settings_path):
         changed = {h: c for h, (c, _) in recap(out).items()}
         assert not any(changed.values()), f"hosts changed before the preflight failed: {changed}"
         return f"failed in {seconds:.0f} s at preflight, naming the variable; changed=0 on every host"
-
-    async def create_stream():
-        nc = await s.connect("cim_admin")
-        try:
-            js = nc.jetstream()
-            try:
-                await js.delete_stream(STREAM)
-            except nats.js.errors.NotFoundError:
-                pass
-            await js.add_stream(StreamConfig(name=STREAM, subjects=["events.reliability.>"], num_replicas=3,
-                                             duplicate_window=120))
-            return f"R3 stream {STREAM} on events.reliability.>"
-        finally:
-            await nc.close()
 
     async def roll_under_load(extra, label):
         """Run the playbook with `extra` while the Publisher publishes to the R3 stream; check that
@@ -499,7 +501,7 @@ async def main(settings_path):
         return f"{stopped_at} restarted back in {seconds:.0f} s; routes whole, meta leader {leader} with every peer current"
 
     await checks.run("inconsistent input fails before any host is touched", preflight_stops_bad_input)
-    await checks.run("an R3 stream to publish to", create_stream)
+    await checks.run("an R3 stream to publish to", lambda: create_stream(s))
     await checks.run("a restart-needing change rolls through the cluster under load", rolling_restart_under_load)
     await checks.run("restart on demand rolls every node under load", restart_on_demand_under_load)
     if await checks.run("the cluster accepts writes with one node's nats-server stopped", writes_with_a_node_down):

@@ -29,12 +29,11 @@ import time
 
 from cryptography import x509
 
-import nats.js.errors
-from nats.js.api import StreamConfig
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
 from clusterlib import Checks, Settings  # noqa: E402
-from reliability import STREAM, Deployment, Publisher, recap, roll_order, server_state, stored_numbers  # noqa: E402
+from reliability import (  # noqa: E402
+    STREAM, Deployment, Publisher, create_stream, recap, roll_order, server_state, stored_numbers)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 MAKE_SITE_PKI = os.path.join(ROOT, "tests", "support", "make_site_pki.sh")
@@ -110,20 +109,6 @@ async def main(settings_path, two_plays):
         assert tls_checksums(s) == files_before, "TLS files on a node were replaced"
         assert server_state(s) == before, "a server restarted or reloaded"
         return f"stopped in {seconds:.0f} s naming {first}, the variable and the file; changed=0, files and servers untouched"
-
-    async def create_stream():
-        nc = await s.connect("cim_admin")
-        try:
-            js = nc.jetstream()
-            try:
-                await js.delete_stream(STREAM)
-            except nats.js.errors.NotFoundError:
-                pass
-            await js.add_stream(StreamConfig(name=STREAM, subjects=["events.reliability.>"], num_replicas=3,
-                                             duplicate_window=120))
-            return f"R3 stream {STREAM}"
-        finally:
-            await nc.close()
 
     async def two_plays_apply_both_by_reload_under_load():
         before = server_state(s)
@@ -262,7 +247,7 @@ async def main(settings_path, two_plays):
         return f"{'; '.join(stages)}; all {len(serials)} nodes verified with the new CA alone"
 
     await checks.run("a key that does not match its certificate replaces nothing", bad_key_pair_replaces_nothing)
-    await checks.run("an R3 stream for the load", create_stream)
+    await checks.run("an R3 stream for the load", lambda: create_stream(s))
     await checks.run("a two-play playbook applies both plays' changes, under load",
                      two_plays_apply_both_by_reload_under_load)
     await checks.run("a rollback and an upgrade across real releases roll node by node, under load",
