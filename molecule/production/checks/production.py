@@ -29,7 +29,6 @@ import time
 
 from cryptography import x509
 
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
 from clusterlib import Checks, Settings  # noqa: E402
 from reliability import (  # noqa: E402
