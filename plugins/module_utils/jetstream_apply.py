@@ -175,7 +175,13 @@ def _apply_consumer(client, plan):
     # "create" fails if another definition appeared meanwhile, "update" if the consumer vanished:
     # a create never silently edits someone else's consumer.
     api_action = 'update' if action_is(plan, 'update') else 'create'
-    return client.api(subject, {'stream_name': stream, 'config': plan['request'], 'action': api_action})
+    info = client.api(subject, {'stream_name': stream, 'config': plan['request'], 'action': api_action})
+    if action_is(plan, 'update') and 'pause_until' in plan['changes']:
+        # A config update keeps a pause it leaves out; the pause endpoint sets or lifts it.
+        until = plan['changes']['pause_until']['new']
+        client.api('CONSUMER.PAUSE.%s.%s' % (stream, name), {'pause_until': until} if until else {})
+        info = read_consumer(client, stream, name) or info
+    return info
 
 
 def action_is(plan, action):

@@ -25,6 +25,9 @@ description:
     O(ack_policy), O(replay_policy), O(idle_heartbeat), O(flow_control), O(max_waiting),
     O(mem_storage), nor turns a pull consumer into a push consumer or back. Such a change fails
     before any request is sent, unless O(recreate=true).
+  - The rules are those of the release the server reports when the module connects; an option or
+    value newer than that release (O(priority_policy) before 2.11, V(prioritized) before 2.12,
+    O(ack_policy=flow_control) before 2.14) is refused before any request.
   - A consumer with O(deliver_subject) is a push consumer; without it a pull consumer.
   - Durations take V(30s), V(5m), V(1h30m) or seconds as a number; V(-1) means unlimited for
     O(max_deliver) and O(max_ack_pending).
@@ -85,8 +88,10 @@ options:
       - How messages are acknowledged. Fixed at creation.
       - This module defaults to V(explicit), as natscli, the NATS clients and the Terraform
         provider do (the raw API's default is V(none)).
+      - V(flow_control) (nats-server 2.14 and newer) acks by flow control responses; the server then
+        turns on O(flow_control) with a one second O(idle_heartbeat).
     type: str
-    choices: [explicit, none, all]
+    choices: [explicit, none, all, flow_control]
     default: explicit
   ack_wait:
     description:
@@ -167,6 +172,33 @@ options:
     description: Delivery rate limit in bits per second (push consumers). V(0) (the default) is unlimited.
     type: int
     aliases: [rate_limit]
+  max_bytes:
+    description:
+      - Largest number of bytes one pull request may ask for (pull consumers), for example V(1MiB).
+        V(0) (the default) is unlimited.
+    type: raw
+    aliases: [max_request_max_bytes]
+  priority_policy:
+    description:
+      - How pull requests of O(priority_groups) share the messages (nats-server 2.11 and newer;
+        V(prioritized) 2.12 and newer). The server's default is V(none). Can change in place.
+    type: str
+    choices: [none, overflow, pinned_client, prioritized]
+  priority_groups:
+    description: Priority groups of a pull consumer; needed with any O(priority_policy) but V(none).
+    type: list
+    elements: str
+  priority_timeout:
+    description:
+      - How long a pinned client keeps its pin without pulling (O(priority_policy=pinned_client)).
+        The server's default is V(2m) for that policy.
+    type: raw
+    aliases: [pinned_ttl]
+  pause_until:
+    description:
+      - Pause delivery until this time, RFC 3339 (V(2030-01-31T12:00:00Z)); nats-server 2.11 and
+        newer. Leaving it out resumes a paused consumer.
+    type: str
   recreate:
     description:
       - When the wanted change cannot be made in place, delete the consumer and create it again.

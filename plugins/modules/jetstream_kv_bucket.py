@@ -82,6 +82,9 @@ options:
         description: Tags the chosen servers must have.
         type: list
         elements: str
+      preferred:
+        description: Server preferred as the leader (nats-server 2.11 and newer).
+        type: str
   republish:
     description: Republish every change to another subject.
     type: dict

@@ -78,6 +78,9 @@ options:
         description: Tags the chosen servers must have.
         type: list
         elements: str
+      preferred:
+        description: Server preferred as the leader (nats-server 2.11 and newer).
+        type: str
   metadata:
     description: Free key/value strings. Keys starting with C(_nats) are the server's own and are ignored.
     type: dict

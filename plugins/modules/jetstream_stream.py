@@ -23,11 +23,17 @@ description:
   - Durations take V(2m), V(5s), V(365d), V(1h30m) (units ns, us, ms, s, m, h, d, w, y) or
     seconds as a number. Sizes take bytes or V(512MiB), V(1GB), V(10G) (every unit 1024-based,
     as natscli reads them, so V(10G) is 10 GiB; nats-server's config file reads a bare V(G) as 10^9). V(-1) means unlimited where the server allows it.
-  - Changes the server never allows in place (O(storage), O(first_seq)), only allows one way
-    (O(sealed), O(deny_delete), O(deny_purge), O(allow_msg_ttl) can be turned on, never off) or
+  - Changes the server never allows in place (O(storage), O(first_seq), O(allow_msg_counter),
+    O(persist_mode)), only allows one way (O(sealed), O(deny_delete), O(deny_purge), O(allow_msg_ttl),
+    O(allow_msg_schedules) can be turned on, never off) or
     allows conditionally (O(retention) not to or from V(workqueue); O(mirror) can be removed
     but not added or changed; O(placement) and O(num_replicas) not in one update) fail before
     any request is sent, unless O(recreate=true) and O(acknowledge_data_loss=true).
+  - The rules are those of the release the server reports when the module connects. An option
+    newer than that release (for example O(allow_msg_ttl) on 2.10) is refused before any request,
+    since an older server would silently drop it; so is a change that release cannot make in place
+    (O(max_consumers) before 2.12.5, turning O(allow_msg_ttl) on after creation on 2.11.0 and
+    2.11.1), which a recreate can make.
 author:
   - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
@@ -158,6 +164,9 @@ options:
         description: Tags the chosen servers must have.
         type: list
         elements: str
+      preferred:
+        description: Server preferred as the leader (nats-server 2.11 and newer).
+        type: str
   mirror:
     description:
       - Make the stream a mirror of another stream (it then has no O(subjects) nor O(sources)).
@@ -201,6 +210,21 @@ options:
             required: true
           deliver:
             description: Delivery prefix.
+            type: str
+      domain:
+        description:
+          - The origin is in this JetStream domain; shorthand for O(mirror.external.api) V($JS.<domain>.API).
+        type: str
+      consumer:
+        description:
+          - Durable sourcing through a named consumer on the origin (nats-server 2.14 and newer).
+        type: dict
+        suboptions:
+          name:
+            description: Name of the consumer on the origin.
+            type: str
+          deliver_subject:
+            description: Subject the consumer delivers to.
             type: str
   sources:
     description:
@@ -249,6 +273,29 @@ options:
       - Leave a delete marker with this TTL when max age removes the last message of a subject.
         Setting it also turns on O(allow_msg_ttl) and O(allow_rollup_hdrs), as the server does.
     type: raw
+  allow_msg_counter:
+    description:
+      - Make the stream a counter stream (nats-server 2.12 and newer). Never changes after creation.
+    type: bool
+  allow_atomic:
+    description: Allow atomic batch publishing (nats-server 2.12 and newer). Default false.
+    type: bool
+    aliases: [allow_atomic_publish]
+  allow_msg_schedules:
+    description:
+      - Allow scheduled messages (nats-server 2.12 and newer). Can be turned on, never off. Also turns
+        on O(allow_rollup_hdrs), as the server does.
+    type: bool
+  persist_mode:
+    description:
+      - V(default) flushes each write, V(async) flushes asynchronously (file storage, one replica, not with
+        O(allow_atomic)); nats-server 2.12 and newer. Never changes after creation.
+    type: str
+    choices: [default, async]
+  allow_batched:
+    description: Allow fast batch publishing (nats-server 2.14 and newer). Default false.
+    type: bool
+    aliases: [allow_batch_publish]
   consumer_limits:
     description: Defaults and limits for the stream's consumers.
     type: dict

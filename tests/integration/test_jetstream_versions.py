@@ -145,3 +145,25 @@ def test_layout_on_a_limited_server_is_stable(limited, unique):
     assert first['changed'] is True and not first.get('warnings'), first
     second = run_module('jetstream_layout', layout)
     assert second['changed'] is False, second['report']
+
+
+def test_newer_consumer_fields_are_honoured_and_stable(nats_plain, unique):
+    assert stream(nats_plain, name=unique, subjects=[unique.lower() + '.>'])['changed'] is True
+    options = dict(stream=unique, name='PINNED', priority_policy='pinned_client', priority_groups=['jobs'],
+                   priority_timeout='30s', max_bytes='1MiB', pause_until='2099-01-01T01:00:00+01:00')
+    created = consumer(nats_plain, **options)
+    assert created['action'] == 'create' and not created.get('warnings'), created
+    config = consumer_config(nats_plain, unique, 'PINNED')
+    assert (config['priority_policy'], config['priority_groups'], config['priority_timeout'], config['max_bytes']) == (
+        'pinned_client', ['jobs'], 30 * SECOND, 1024 * 1024)
+    assert config['pause_until'].startswith('2099-01-01T00:00:00')
+    assert consumer(nats_plain, **options)['changed'] is False
+    # the policy and the pause change in place; leaving pause_until out resumes
+    options.update(priority_policy='overflow', priority_timeout=None)
+    del options['pause_until'], options['priority_timeout']
+    updated = consumer(nats_plain, **options)
+    assert updated['action'] == 'update', updated.get('msg')
+    assert set(updated['changes']) == {'priority_policy', 'priority_timeout', 'pause_until'}
+    config = consumer_config(nats_plain, unique, 'PINNED')
+    assert config['priority_policy'] == 'overflow' and not config.get('pause_until')
+    assert consumer(nats_plain, **options)['changed'] is False
