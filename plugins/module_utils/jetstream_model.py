@@ -910,10 +910,11 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         plan['request'] = request
         return _finish(plan)
     if recreate and acknowledge_data_loss:
+        # The new stream carries everything the old one had that the task does not change,
+        # fields this model does not know included; the changes list every difference.
         plan['action'] = 'recreate'
-        plan['request'] = create_request
-        plan['after'] = expected
-        plan['changes'] = diff_configs(before, plan['after'], STREAM_FIELDS)
+        plan['request'] = request
+        plan['changes'] = diff_configs(before, after, STREAM_FIELDS)
     else:
         plan['action'] = 'refuse'
         loss = _stream_loss(current_state)
@@ -994,10 +995,10 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
         plan['action'] = 'update'
         plan['request'] = request
     elif recreate:
+        # As for streams: the new consumer keeps every setting the task does not change.
         plan['action'] = 'recreate'
-        plan['request'] = create_request
-        plan['after'] = expected
-        plan['changes'] = diff_configs(before, plan['after'], CONSUMER_FIELDS)
+        plan['request'] = request
+        plan['changes'] = diff_configs(before, after, CONSUMER_FIELDS)
     else:
         plan['action'] = 'refuse'
         plan['remedy'] = ('set recreate: true to delete and recreate the consumer (it loses its delivery and '

@@ -217,7 +217,8 @@ options:
         type: str
       consumer:
         description:
-          - Durable sourcing through a named consumer on the origin (nats-server 2.14 and newer).
+          - Durable sourcing through a named consumer on the origin (nats-server 2.14 and newer); the
+            server needs both O(mirror.consumer.name) and O(mirror.consumer.deliver_subject).
         type: dict
         suboptions:
           name:

@@ -140,3 +140,27 @@ def test_consumer_defaults_a_server_limit_gave_are_no_change():
     # declared values still count
     declared = plan_consumer(consumer(max_ack_pending=1000, max_batch=0), current)
     assert set(declared['changes']) == {'max_ack_pending', 'max_batch'}
+
+
+def test_a_recreate_keeps_every_setting_the_task_does_not_change():
+    current = dict(CURRENT, allow_future_feature=True, metadata={'_nats.ver': '2.15.1', 'team': 'graph'})
+    plan = plan_stream(stream(max_consumers=5, storage='memory', metadata={'team': 'graph'}), current,
+                       recreate=True, acknowledge_data_loss=True)
+    assert plan['action'] == 'recreate'
+    assert plan['request']['allow_future_feature'] is True and plan['request']['storage'] == 'memory'
+    assert plan['request']['metadata'] == {'team': 'graph'}
+    assert plan['changes'] == {'storage': {'old': 'file', 'new': 'memory'}}
+    current_consumer = dict(normalize_consumer_config(consumer(priority_policy='overflow', priority_groups=['g'])),
+                            future_knob=7)
+    plan = plan_consumer(consumer(priority_policy='overflow', priority_groups=['g'], deliver_policy='new'),
+                         current_consumer, recreate=True)
+    assert plan['action'] == 'recreate'
+    assert plan['request']['future_knob'] == 7 and plan['request']['priority_groups'] == ['g']
+    assert plan['changes'] == {'deliver_policy': {'old': 'all', 'new': 'new'}}
+
+
+def test_a_source_domain_is_the_other_domains_api_prefix():
+    config = stream(subjects=[], sources=[{'name': 'ORDERS', 'domain': 'hub', 'filter_subject': 'orders.>'}])
+    assert config['sources'] == [{'name': 'ORDERS', 'filter_subject': 'orders.>', 'external': {'api': '$JS.hub.API'}}]
+    with pytest.raises(Exception, match='set domain or external, not both'):
+        stream(subjects=[], mirror={'name': 'ORDERS', 'domain': 'hub', 'external': {'api': '$JS.x.API'}})

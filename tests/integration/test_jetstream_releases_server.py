@@ -167,3 +167,13 @@ def test_newer_consumer_fields_are_honoured_and_stable(nats_plain, unique):
     config = consumer_config(nats_plain, unique, 'PINNED')
     assert config['priority_policy'] == 'overflow' and not config.get('pause_until')
     assert consumer(nats_plain, **options)['changed'] is False
+
+
+def test_durable_sourcing_is_stable(nats_plain, unique):
+    origin = unique + '_ORIGIN'
+    assert stream(nats_plain, name=origin, subjects=[origin.lower() + '.>'])['changed'] is True
+    options = dict(name=unique, sources=[{'name': origin, 'consumer': {'name': 'SOURCER', 'deliver_subject': 'src.' + unique.lower()}}])
+    created = stream(nats_plain, **options)
+    assert created['action'] == 'create' and not created.get('warnings'), created
+    assert stream_config(nats_plain, unique)['sources'][0]['consumer']['name'] == 'SOURCER'
+    assert stream(nats_plain, **options)['changed'] is False
