@@ -797,15 +797,3 @@ def test_release_dependent_rules_match_every_release_on_disk(name, release, serv
             assert json.load(resp)["config"]["max_memory"] == nats_size_bytes("2GB")
     elif name == "js_limits_up":
         assert "config reload not supported for jetstream max memory and store" in srv.log_text()
-
-
-# --- the role's variables --------------------------------------------------------------------------
-
-def test_argument_specs_document_exactly_the_defaults():
-    defaults = _role_yaml("defaults", "main.yml")
-    specs = _role_yaml("meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
-    assert sorted(specs) == sorted(defaults)
-    assert all(name.startswith("nats_server_") for name in defaults)
-    for name, spec in specs.items():
-        if "default" in spec and not isinstance(defaults[name], str):
-            assert spec["default"] == defaults[name], name
