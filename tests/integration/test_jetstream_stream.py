@@ -215,9 +215,13 @@ def test_stream_info_request_is_raw_json(nats_plain, unique):
     created = js_api(nats_plain, '$JS.API.STREAM.CREATE.%s' % unique,
                      {'name': unique, 'subjects': [unique.lower()], 'allow_msg_counter': True})
     assert created.get('error') is None, created
-    updated = stream(nats_plain, name=unique, subjects=[unique.lower()], max_age='1h')
+    updated = stream(nats_plain, name=unique, subjects=[unique.lower()], max_age='1h', allow_msg_counter=True)
     assert updated['action'] == 'update', updated.get('msg')
+    assert list(updated['changes']) == ['max_age']
     assert stream_config(nats_plain, unique).get('allow_msg_counter') is True
+    # left out, it would stop being a counter stream, which the server never allows: refused here
+    refused = stream(nats_plain, name=unique, subjects=[unique.lower()], max_age='1h')
+    assert refused['failed'] is True and 'allow_msg_counter: true -> false' in refused['msg']
 
 
 @pytest.mark.parametrize('extra', [
