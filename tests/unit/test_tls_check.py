@@ -193,3 +193,39 @@ def test_the_cluster_preflight_names_host_variable_and_file(site, tmp_path):
     assert 'nats-3: nats_cluster_tls_cert_src %s' % (site / 'nats-1.crt') in out, out
     assert 'does not name 10.0.1.13 in its subject alternative names' in out, out
     assert 'Nothing was copied to the host' in out, out
+
+
+MONITOR_CASES = [
+    # (id, extra vars, which certificate, the URL the health checks use, or None for a refusal)
+    ("https, all addresses, loopback names in the certificate", {}, "loopback", "https://127.0.0.1:8222"),
+    ("https, all addresses, site certificate: its route address", {"nats_server_tls_cert_names": ["10.0.1.11"]},
+     "site", "https://10.0.1.11:8222"),
+    ("https, one address the certificate names", {"nats_server_monitor_host": "10.0.1.11"}, "site",
+     "https://10.0.1.11:8222"),
+    ("https, one address the certificate does not name", {"nats_server_monitor_host": "10.0.9.9"}, "loopback", None),
+    ("https, site certificate, no name to use", {}, "site", None),
+    ("https, an explicit check host", {"nats_server_monitor_check_host": "nats-1.example.internal"}, "site",
+     "https://nats-1.example.internal:8222"),
+    ("http, one address", {"nats_server_monitor_scheme": "http", "nats_server_monitor_host": "10.0.1.11"}, "site",
+     "http://10.0.1.11:8222"),
+    ("http, all addresses", {"nats_server_monitor_scheme": "http"}, "site", "http://127.0.0.1:8222"),
+]
+
+
+@pytest.mark.parametrize("case, extra, cert, url", MONITOR_CASES, ids=[c[0] for c in MONITOR_CASES])
+def test_health_checks_use_a_name_the_certificate_carries(case, extra, cert, url, site, tls_files, tmp_path):
+    from test_preflight import run_play
+    files = ({"nats_server_tls_cert_src": tls_files["cert.pem"], "nats_server_tls_key_src": tls_files["key.pem"],
+              "nats_server_tls_ca_src": tls_files["ca.pem"]} if cert == "loopback" else
+             {"nats_server_tls_cert_src": str(site / "nats-1.crt"), "nats_server_tls_key_src": str(site / "nats-1.key"),
+              "nats_server_tls_ca_src": str(site / "ca.crt")})
+    extra = dict({"nats_server_tls_enabled": True, "nats_server_monitor_scheme": "https"}, **files, **extra)
+    rc, results, out = run_play("server_tls.yml", tmp_path, extra=[extra])
+    shown = [r["msg"]["monitor_url"] for status, host, label, r in results
+             if status == "ok" and isinstance(r.get("msg"), dict) and "monitor_url" in r["msg"]]
+    if url is None:
+        assert rc != 0 and not shown, out
+        assert "nats_server_monitor_check_host" in out
+    else:
+        assert rc == 0, out
+        assert shown == [url]
