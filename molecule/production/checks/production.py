@@ -91,6 +91,9 @@ def tls_checksums(s):
 async def main(settings_path, two_plays):
     s = Settings(settings_path)
     d = Deployment(s)
+    # Playbook logs where the test run keeps its artifacts, so a failed step can be read afterwards.
+    d.work_dir = os.path.join(ROOT, ".artifacts", "production")
+    os.makedirs(d.work_dir, exist_ok=True)
     checks = Checks("production path")
     first, second = s.names[0], s.names[1]
 
