@@ -877,7 +877,7 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
     plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
     if current is None:
-        unsupported, _ = version_refusals(STREAM_FIELDS, defaults, expected, {}, server_version, True)
+        unsupported = version_refusals(STREAM_FIELDS, defaults, expected, {}, server_version, True)[0]
         if desired.get('sealed') is True:
             unsupported.append({'field': 'sealed', 'old': None, 'new': True,
                                 'why': 'a stream cannot be created sealed; create it first, then seal it'})
@@ -967,7 +967,7 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
         desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
     plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
     if current is None:
-        unsupported, _ = version_refusals(CONSUMER_FIELDS, defaults, expected, {}, server_version, True)
+        unsupported = version_refusals(CONSUMER_FIELDS, defaults, expected, {}, server_version, True)[0]
         if unsupported:
             plan['action'] = 'refuse'
             plan['refused'] = unsupported

@@ -113,7 +113,7 @@ def _chain_to_ca(cert_path, leaf, intermediates, ca_path, anchors, now):
     if leaf in anchors:  # a node certificate trusted as it is
         return []
     current, seen = leaf, []
-    for _ in range(_MAX_CHAIN):
+    for _hop in range(_MAX_CHAIN):
         for anchor in anchors:
             if _issued_by(current, anchor):
                 _check_validity('ca', ca_path, anchor, now)

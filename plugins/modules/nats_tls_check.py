@@ -32,6 +32,7 @@ attributes:
     description: Reads files only.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to compare.
 options:
   cert:
     description: Path of the node certificate (PEM; the node's own certificate first).
@@ -129,11 +130,12 @@ ARGUMENT_SPEC = dict(
 def main():
     # The action plugin runs the check on the controller; this runs only when the module is
     # executed directly, and checks files where it runs.
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
-                           required_together=[('cert', 'key')], required_one_of=[('cert',)])
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'))
     params = module.params
+    if not params['cert'] or not params['key']:
+        module.fail_json(msg='cert and key are both needed')
     try:
         found = check_node_tls(params['cert'], params['key'], params['ca'] or None,
                                names=params['names'], client_auth=params['client_auth'])

@@ -83,7 +83,7 @@ async def publish(server, subject, data):
 
 
 async def wait_for_error(errors, words):
-    for _ in range(40):
+    for _attempt in range(40):
         if any(words in error.lower() for error in errors):
             return
         await asyncio.sleep(0.05)

@@ -79,7 +79,9 @@ def test_newer_fields_work_on_the_releases_that_have_them(nats_plain, nats_relea
     assert (config['allow_batched'], config['allow_msg_schedules'], config['persist_mode']) == (True, True, 'async')
     assert stream(nats_plain, **options)['changed'] is False
     # persist_mode never changes, whatever the release
-    refused = stream(nats_plain, **dict(options, persist_mode='default'))
+    other_mode = dict(options)
+    other_mode['persist_mode'] = 'default'
+    refused = stream(nats_plain, **other_mode)
     assert refused['failed'] is True and 'persist_mode: async -> default' in refused['msg']
 
 

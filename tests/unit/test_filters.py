@@ -585,7 +585,6 @@ def change(old, new, server_version=NEWEST, **kwargs):
                               refused=REFUSED)
 
 
-
 def test_no_change_is_none():
     assert change(BASE, copy.deepcopy(BASE)) == {"action": "none", "restart_paths": [],
                                                  "reload_paths": []}
@@ -787,7 +786,7 @@ def test_classification_matches_the_real_server(name, before, after, release, se
 @pytest.mark.parametrize("release", RELEASES, indirect=True)
 @pytest.mark.parametrize("name", RELEASE_DEPENDENT)
 def test_release_dependent_rules_match_every_release_on_disk(name, release, server, tmp_path,
-                                                              tls_files):
+                                                             tls_files):
     before, after = next((case[1], case[2]) for case in CASES if case[0] == name)
     srv, reloaded = _role_and_server_agree(name, before, after, release, server, tmp_path,
                                            tls_files)

@@ -293,7 +293,7 @@ def test_newer_stream_fields_follow_the_servers_rules():
     assert on['action'] == 'update'
     assert set(on['changes']) >= {'allow_msg_schedules', 'allow_atomic', 'allow_batched'}
     off = plan_stream(stream(subjects=['a.>']), dict(SERVER_MINIMAL_STREAM, allow_msg_schedules=True,
-                                                      allow_rollup_hdrs=True))
+                                                     allow_rollup_hdrs=True))
     assert off['action'] == 'refuse' and 'never off' in off['message']
 
 

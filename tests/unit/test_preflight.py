@@ -48,7 +48,7 @@ def run_play(playbook, tmp_path, extra=(), host_vars=None):
 
 
 def failures(results):
-    return {(label, result.get("msg", "")) for status, _, label, result in results
+    return {(label, result.get("msg", "")) for status, _host, label, result in results
             if status in ("failed", "fatal")}
 
 
@@ -110,8 +110,8 @@ def test_bad_input_fails_the_one_check_that_names_it(tmp_path, playbook, extra, 
     code, results, output = run_play(playbook, tmp_path, extra, host_vars)
     assert code != 0, output
     failed = failures(results)
-    assert {label for label, _ in failed} == {check}, output
-    for _, message in failed:
+    assert {label for label, _message in failed} == {check}, output
+    for _label, message in failed:
         for word in words:
             assert word in message, message
 
@@ -150,7 +150,7 @@ def test_string_tls_timeouts_render_as_numbers_nats_server_accepts(tmp_path, tls
          "nats_server_tls_cert_src": tls_files["cert.pem"], "nats_server_tls_key_src": tls_files["key.pem"],
          "nats_server_tls_ca_src": tls_files["ca.pem"]}])
     assert code == 0, output
-    text = [result["msg"] for status, _, label, result in results if "msg" in result][-1]
+    text = [result["msg"] for status, _host, label, result in results if "msg" in result][-1]
     assert re.search(r"^tls \{[^}]*\n  timeout: 5\n", text, re.M), text
     assert re.search(r"^cluster \{.*\n  tls \{[^}]*\n    timeout: 0\.5\n", text, re.M | re.S), text
     conf = tmp_path / "nats.conf"
@@ -203,4 +203,3 @@ def test_nats_server_refuses_a_token_beside_users(tmp_path, accounts, users):
     check = subprocess.run([BIN, "-t", "-c", str(conf)], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, check=False)
     assert check.returncode != 0 and "Can not have a token" in check.stdout, check.stdout
-

@@ -58,7 +58,7 @@ def test_intermediate_in_the_certificate_file_and_only_the_root_as_ca(site, tmp_
 
 
 def test_a_key_of_another_node_is_refused_before_anything_is_copied(site):
-    cert, _, ca = files(site, 'nats-1')
+    cert, _key, ca = files(site, 'nats-1')
     error = refused('key', ['does not belong to the certificate'], cert, str(site / 'nats-2.key'), ca)
     assert error.path == str(site / 'nats-2.key')
 
@@ -183,7 +183,7 @@ def test_the_cluster_preflight_names_host_variable_and_file(site, tmp_path):
     inventory.write_text(json.dumps({'all': {'children': {'nats': {'hosts': nodes}}}}))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collections'),
                ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
-    run = subprocess.run(['ansible-playbook', '-i', str(inventory), str(playbook)], env=env, text=True,
+    run = subprocess.run(['ansible-playbook', '-i', str(inventory), str(playbook)], check=False, env=env, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
     out = ' '.join(run.stdout.split())
     assert run.returncode != 0, out
