@@ -44,6 +44,8 @@ class Deployment:
         self.playbook = s.data["playbook"]
         self.work_dir = s.data["work_dir"]
         self.runs = 0
+        # More inventory sources, as a site adds hosts in a file of its own.
+        self.more_inventories = []
 
     def _vars_file(self, extra):
         path = os.path.join(self.work_dir, f"reliability-vars-{self.runs}.json")
@@ -56,7 +58,9 @@ class Deployment:
         Output also goes to a log file."""
         self.runs += 1
         log_path = os.path.join(self.work_dir, f"reliability-{self.runs}-{label}.log")
-        cmd = ["ansible-playbook", "-i", self.inventory, self.playbook, "-e", "@" + self._vars_file(extra)]
+        cmd = (["ansible-playbook", "-i", self.inventory]
+               + [arg for inventory in self.more_inventories for arg in ("-i", inventory)]
+               + [self.playbook, "-e", "@" + self._vars_file(extra)])
         if limit:
             cmd += ["--limit", limit]
         started = time.monotonic()

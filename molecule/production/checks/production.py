@@ -19,13 +19,11 @@ import asyncio
 import json
 import os
 import re
-import shlex
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
-import time
 
 from cryptography import x509
 
@@ -132,12 +130,10 @@ async def main(settings_path, two_plays):
         return f"both plays applied by reload in {seconds:.0f} s, no restart; {load_figures(publisher)}"
 
     cluster_playbook = s.data["playbook"]
-    # After the scale out, the site's inventory holds the added hosts too: every later run uses both.
-    inventories = [s.data["inventory"]]
 
     async def run_cluster_playbook(extra, label):
         d.playbook = cluster_playbook
-        return await _playbook_with_inventories(d, inventories, extra, label)
+        return await d.playbook_run(extra, label)
 
     async def rollback_and_upgrade_across_releases():
         previous, newest = releases()[-2:]
@@ -193,7 +189,8 @@ async def main(settings_path, two_plays):
         extra_inventory = os.path.join(s.data["work_dir"], "scale-out.yml")
         with open(extra_inventory, "w") as f:
             json.dump({"nats": {"hosts": {name: {} for name in spare}}}, f)
-        inventories.append(extra_inventory)
+        # From now on the site's inventory holds the added hosts: every later run uses both sources.
+        d.more_inventories.append(extra_inventory)
         old = list(s.names)
         before = server_state(s)
         (rc, out, seconds), publisher = await under_load(s, lambda: run_cluster_playbook({}, "scale-out"))
@@ -260,24 +257,6 @@ async def main(settings_path, two_plays):
     await checks.run("two hosts added to the group join, the others reload, under load", scale_out_to_five)
     await checks.run("a new CA in stages, each a reload, no client locked out, under load", ca_rotation_in_stages)
     return checks.finish()
-
-
-async def _playbook_with_inventories(d, inventories, extra, label):
-    """Like Deployment.playbook_run, with several inventory sources (a site adding hosts)."""
-    d.runs += 1
-    log_path = os.path.join(d.work_dir, f"production-{d.runs}-{label}.log")
-    cmd = ["ansible-playbook"] + [arg for inv in inventories for arg in ("-i", inv)] + [d.playbook]
-    if extra:
-        cmd += ["-e", json.dumps(extra)]
-    started = time.monotonic()
-    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await proc.communicate()
-    seconds = time.monotonic() - started
-    text = out.decode(errors="replace")
-    with open(log_path, "w") as f:
-        f.write(f"$ {shlex.join(cmd)}\n{text}")
-    print(f"     playbook ({label}): exit {proc.returncode} in {seconds:.1f} s, log {log_path}", flush=True)
-    return proc.returncode, text, seconds
 
 
 if __name__ == "__main__":
