@@ -28,7 +28,7 @@ import sys
 from cryptography import x509
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
-from clusterlib import Checks, Settings  # noqa: E402
+from clusterlib import Checks, Settings, wait_until  # noqa: E402
 from reliability import (  # noqa: E402
     STREAM, Deployment, Publisher, create_stream, recap, roll_order, server_state, stored_numbers)
 
@@ -62,7 +62,9 @@ async def under_load(s, run):
         publisher.events_during = list(publisher.events)
         publisher.stop.set()
         await task
-    numbers, _ = await stored_numbers(s)
+    # Right after a topology change the JetStream API can be unavailable for a moment (an election):
+    # the claim is that nothing acknowledged is lost, so read the stream once it answers again.
+    numbers, _ = await wait_until(lambda: stored_numbers(s), timeout=30, what=f"{STREAM} readable")
     lost = sorted(set(publisher.acked) - set(numbers))
     assert not lost, f"{len(lost)} acknowledged messages lost, first {lost[:10]}"
     return result, publisher
@@ -200,9 +202,12 @@ async def main(settings_path, two_plays):
         assert all(after[n][1] != before[n][1] for n in old), "an existing node did not reload"
         s.nodes.update(spare)
         s.names = list(s.nodes)
-        leader, meta = s.meta_leader()
-        current = sorted(r["name"] for r in meta.get("replicas") or [] if r.get("current") and not r.get("offline"))
-        assert meta.get("cluster_size") == 5 and len(current) == 4, f"meta group after scale out: {meta}"
+        def five_current():
+            leader, meta = s.meta_leader()
+            current = [r["name"] for r in meta.get("replicas") or [] if r.get("current") and not r.get("offline")]
+            return (leader, meta) if meta.get("cluster_size") == 5 and len(current) == 4 else None
+
+        leader, meta = await wait_until(five_current, timeout=30, what="a meta leader with 4 current peers of 5")
         nc = await s.connect("cim_admin", names=old)
         try:
             info = await nc.jetstream().stream_info(STREAM)
