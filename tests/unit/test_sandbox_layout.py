@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The shared test helpers; the imports below need this path first (hence E402).
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from nats_harness import SERVER_BIN, NatsServer, free_port  # noqa: E402
 from recap import parse_recap  # noqa: E402

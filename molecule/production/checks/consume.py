@@ -13,6 +13,7 @@ import time
 import nats.errors
 import nats.js.errors
 
+# The cluster scenario's check library; the imports below need this path first (hence E402).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
 from clusterlib import Checks, Settings, wait_until  # noqa: E402
 

@@ -27,6 +27,7 @@ import sys
 
 from cryptography import x509
 
+# The cluster scenario's check library; the imports below need this path first (hence E402).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
 from clusterlib import Checks, Settings, wait_until  # noqa: E402
 from reliability import (  # noqa: E402
