@@ -31,6 +31,7 @@ import re
 from ansible_collections.cim.nats.plugins.module_utils.units import (
     MINUTE,
     format_duration,
+    format_size,
     normalize_timestamp,
 )
 
@@ -862,6 +863,7 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
     plan['context'] = {'server_limits': server_limits}
     before = normalize_stream_config(current, server_limits) if current is not None else None
     plan['before'] = before
+    plan['data_loss'] = stream_data_loss(current_state) if current is not None else None
     if state == 'absent':
         if current is not None:
             plan['action'] = 'delete'
@@ -917,7 +919,7 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         plan['changes'] = diff_configs(before, after, STREAM_FIELDS)
     else:
         plan['action'] = 'refuse'
-        loss = _stream_loss(current_state)
+        loss = 'its %s' % describe_data_loss(plan['data_loss'])
         if recreate:
             plan['remedy'] = ('recreate: true also needs acknowledge_data_loss: true, because recreating deletes '
                               '%s' % loss)
@@ -927,11 +929,48 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
     return _finish(plan)
 
 
-def _stream_loss(state):
-    if not state:
-        return 'all its messages and its consumers'
-    return 'its %s messages (%s bytes) and %s consumers' % (
-        state.get('messages', 0), state.get('bytes', 0), state.get('consumer_count', 0))
+def stream_data_loss(state):
+    """What deleting a stream destroys, from its ``state`` (``STREAM.INFO``): ``{messages, bytes, consumers}``.
+
+    None when the state is unknown.
+    """
+    if state is None:
+        return None
+    return {'messages': int(state.get('messages') or 0), 'bytes': int(state.get('bytes') or 0),
+            'consumers': int(state.get('consumer_count') or 0)}
+
+
+def _count(number, word):
+    return '%d %s%s' % (number, word, '' if number == 1 else 's')
+
+
+def describe_data_loss(loss):
+    """``{messages, bytes, consumers}`` in words: "3 messages (1.2 KiB) and 1 consumer"."""
+    if loss is None:
+        return 'all messages and consumers'
+    return '%s (%s) and %s' % (_count(loss['messages'], 'message'), format_size(loss['bytes']),
+                               _count(loss['consumers'], 'consumer'))
+
+
+def protect_delete(plan, acknowledge_data_loss=False):
+    """Delete protection for a stream plan (a KV bucket and an object store are streams too).
+
+    A ``delete`` of a stream that holds messages, or whose state is unknown, needs the
+    acknowledgement a recreate needs: without ``acknowledge_data_loss`` the plan becomes
+    ``refuse`` with a message saying what the delete would destroy and how to go ahead.  An
+    empty stream is deleted as asked.  Other plans are returned untouched.  Changes ``plan`` in
+    place and returns it.
+    """
+    if plan['kind'] != 'stream' or plan['action'] != 'delete' or acknowledge_data_loss:
+        return plan
+    loss = plan.get('data_loss')
+    if loss is not None and loss['messages'] == 0:
+        return plan
+    plan['action'] = 'refuse'
+    plan['refused'] = [{'field': 'state', 'old': 'present', 'new': 'absent',
+                        'why': 'deleting it destroys %s' % describe_data_loss(loss)}]
+    plan['remedy'] = 'set acknowledge_data_loss: true to delete it with its messages, or purge it first'
+    return _finish(plan)
 
 
 def plan_consumer(desired, current, stream_config=None, recreate=False, state='present', account_limits=None,
@@ -1018,7 +1057,10 @@ def _finish(plan):
     refused = [_describe_change(fields, r['field'], r['old'], r['new'], r['why']) for r in plan['refused']]
     if action == 'refuse':
         plan['reasons'] = refused
-        if plan['current'] is None:
+        if [r['field'] for r in plan['refused']] == ['state']:
+            plan['message'] = '%s holds %s: state absent would delete them. To delete it: %s.' % (
+                plan['label'], describe_data_loss(plan.get('data_loss')), plan['remedy'])
+        elif plan['current'] is None:
             plan['message'] = '%s cannot be created as asked: %s' % (plan['label'], '; '.join(refused))
         else:
             plan['message'] = '%s cannot be changed in place: %s. To apply: %s.' % (
@@ -1026,6 +1068,8 @@ def _finish(plan):
     elif action == 'recreate':
         plan['reasons'] = refused
         plan['message'] = '%s: recreate (delete, then create) because %s' % (plan['label'], '; '.join(refused))
+        if plan.get('data_loss') is not None:
+            plan['message'] += '; this deletes its %s' % describe_data_loss(plan['data_loss'])
     elif action == 'update':
         plan['reasons'] = [_describe_change(fields, name, change['old'], change['new'])
                            for name, change in sorted(plan['changes'].items())]
@@ -1034,6 +1078,8 @@ def _finish(plan):
         plan['message'] = '%s does not exist: create it' % plan['label']
     elif action == 'delete':
         plan['message'] = '%s exists: delete it' % plan['label']
+        if plan.get('data_loss') is not None:
+            plan['message'] += ' with its %s' % describe_data_loss(plan['data_loss'])
     elif plan['current'] is None:
         plan['message'] = '%s is absent: nothing to do' % plan['label']
     else:

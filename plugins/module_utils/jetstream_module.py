@@ -38,6 +38,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
     describe_value,
     kv_stream_name,
     object_store_stream_name,
+    protect_delete,
 )
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import (
     consumer_config_from_options,
@@ -87,9 +88,16 @@ def warn_drift(module, plan, drift):
                                  describe_value(fields[name], values['planned'])))
 
 
+def _data_loss(plan):
+    """``data_loss`` for the result: what a delete or recreate destroys (or would, in check mode)."""
+    if plan.get('data_loss') is None or plan['action'] not in ('delete', 'recreate', 'refuse'):
+        return {}
+    return {'data_loss': plan['data_loss']}
+
+
 def _fail_refused(module, plan):
     module.fail_json(msg=plan['message'], action='refuse', refused=plan['refused'], changes=plan['changes'],
-                     **({'diff': _diff(plan)} if module._diff else {}))
+                     **dict(_data_loss(plan), **({'diff': _diff(plan)} if module._diff else {})))
 
 
 def _fail_error(module, label, exc):
@@ -132,7 +140,7 @@ def _reconcile_one(module, label, plan_on_server, info_key, **extra):
     except NatsError as exc:
         _fail_error(module, label, exc)
     result = dict(changed=plan['changed'], action=plan['action'], changes=plan['changes'], message=plan['message'],
-                  **extra)
+                  **dict(_data_loss(plan), **extra))
     result[info_key] = _public_info(info)
     if module._diff:
         result['diff'] = _diff(plan)
@@ -143,7 +151,9 @@ def run_stream_module(module, kind='stream'):
     """Reconcile one stream, KV bucket or object store described by ``module.params`` and exit.
 
     Result keys: ``changed``, ``action``, ``changes``, ``message``, ``stream`` (the stream's info
-    after the run; the current one in check mode), ``bucket`` for buckets, and ``diff``.
+    after the run; the current one in check mode), ``bucket`` for buckets, ``data_loss`` for a
+    delete or recreate, and ``diff``.  Deleting one that holds messages needs
+    ``acknowledge_data_loss`` (``protect_delete``).
     """
     require_nats(module)
     params = module.params
@@ -158,9 +168,10 @@ def run_stream_module(module, kind='stream'):
         module.fail_json(msg='%s: %s' % (label, exc))
 
     def plan_on_server(client):
-        return plan_stream_on_server(
+        plan, info = plan_stream_on_server(
             client, desired, recreate=params['recreate'], acknowledge_data_loss=params['acknowledge_data_loss'],
             state=params['state'], label=label, server_limits=server_limits)
+        return protect_delete(plan, params['acknowledge_data_loss']), info
 
     _reconcile_one(module, label, plan_on_server, 'stream', **({'bucket': name} if stream_name else {}))
 

@@ -149,6 +149,21 @@ def format_duration(nanos):
     return sign + ''.join(parts)
 
 
+def format_size(nbytes):
+    """Render a number of bytes for a message, 1024-based as sizes are read ("512 B", "3.4 KiB", "2 GiB")."""
+    if nbytes is None:
+        return None
+    if not _is_int(nbytes) or nbytes < 1024:
+        return '%s B' % nbytes
+    value = float(nbytes)
+    for unit in ('KiB', 'MiB', 'GiB', 'TiB', 'PiB'):
+        value /= 1024
+        if value < 1024 or unit == 'PiB':
+            break
+    text = ('%.1f' % value).rstrip('0').rstrip('.')
+    return '%s %s' % (text, unit)
+
+
 def parse_size(value, unlimited=-1):
     """Return a size in bytes.
 

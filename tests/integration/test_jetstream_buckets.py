@@ -29,6 +29,20 @@ def put_keys(server, bucket, count):
     asyncio.run(put())
 
 
+def put_object(server, bucket, name, data):
+    import nats
+
+    async def put():
+        nc = await nats.connect(server.url, allow_reconnect=False, max_reconnect_attempts=1,
+                                **server.client_options())
+        try:
+            store = await nc.jetstream().object_store(bucket)
+            await store.put(name, data)
+        finally:
+            await nc.close()
+    asyncio.run(put())
+
+
 def test_kv_lifecycle(server, unique):
     bucket = unique.lower()
     stream = 'KV_' + bucket
@@ -68,9 +82,15 @@ def test_kv_lifecycle(server, unique):
     assert info['config']['storage'] == 'memory' and info['state']['messages'] == 0
     assert kv(history=10, storage='memory')['changed'] is False
 
-    planned = kv(check=True, state='absent')
-    assert planned['action'] == 'delete' and stream_config(server, stream) is not None
-    assert kv(state='absent')['action'] == 'delete'
+    # a bucket with values is deleted only when the task says so; check mode says what goes
+    put_keys(server, bucket, 2)
+    refused = kv(check=True, state='absent')
+    assert refused['failed'] is True and 'holds 2 messages' in refused['msg'], refused
+    assert kv(state='absent')['failed'] is True and stream_config(server, stream) is not None
+    planned = kv(check=True, state='absent', acknowledge_data_loss=True)
+    assert planned['action'] == 'delete' and planned['data_loss']['messages'] == 2
+    assert stream_config(server, stream) is not None
+    assert kv(state='absent', acknowledge_data_loss=True)['action'] == 'delete'
     assert stream_config(server, stream) is None
     assert kv(state='absent')['changed'] is False
 
@@ -132,7 +152,10 @@ def test_object_store_lifecycle(server, unique):
     assert recreated['action'] == 'recreate'
     assert stream_config(server, stream)['storage'] == 'memory'
 
-    assert obj(state='absent')['action'] == 'delete'
+    put_object(server, bucket, 'report.csv', b'a,b\n' * 100)
+    refused = obj(state='absent')
+    assert refused['failed'] is True and 'object store %s holds 2 messages' % bucket in refused['msg'], refused
+    assert obj(state='absent', acknowledge_data_loss=True)['action'] == 'delete'
     assert stream_config(server, stream) is None
     assert obj(state='absent')['changed'] is False
 

@@ -256,3 +256,21 @@ def test_model_defaults_match_the_server(nats_plain, unique, extra):
         assert created.get('error') is None, created
         assert normalize_consumer_config(consumer, answer['config']) == normalize_consumer_config(
             created['config'], answer['config'])
+
+
+def test_deleting_a_stream_with_messages_needs_the_acknowledgement(nats_plain, unique):
+    subjects = [unique.lower() + '.>']
+    stream(nats_plain, name=unique, subjects=subjects)
+    publish(nats_plain, unique.lower() + '.x', 2)
+    planned = stream(nats_plain, check=True, name=unique, state='absent')
+    assert planned['failed'] is True and planned['action'] == 'refuse'
+    assert 'holds 2 messages' in planned['msg'] and 'acknowledge_data_loss: true' in planned['msg']
+    refused = stream(nats_plain, name=unique, state='absent')
+    assert refused['failed'] is True and stream_info(nats_plain, unique)['state']['messages'] == 2
+    # check mode says what the delete destroys; the real run does it
+    planned = stream(nats_plain, check=True, name=unique, state='absent', acknowledge_data_loss=True)
+    size = stream_info(nats_plain, unique)['state']['bytes']
+    assert (planned['action'], planned['data_loss']) == ('delete', {'messages': 2, 'bytes': size, 'consumers': 0})
+    assert 'delete it with its 2 messages' in planned['message']
+    deleted = stream(nats_plain, name=unique, state='absent', acknowledge_data_loss=True)
+    assert deleted['action'] == 'delete' and stream_info(nats_plain, unique) is None

@@ -21,6 +21,7 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
     object_store_stream_config,
     plan_consumer,
     plan_stream,
+    protect_delete,
     unexpected_drift,
 )
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import (
@@ -258,6 +259,36 @@ def test_plan_actions_for_a_stream():
     assert plan_stream(desired, SERVER_MINIMAL_STREAM)['changed'] is False
     assert plan_stream(desired, SERVER_MINIMAL_STREAM, state='absent')['action'] == 'delete'
     assert plan_stream(desired, None, state='absent')['action'] == 'none'
+
+
+FULL_STATE = {'messages': 3, 'bytes': 1536, 'consumer_count': 1}
+
+
+def test_deleting_a_stream_with_messages_needs_the_acknowledgement():
+    desired = stream(subjects=['a.>'])
+    plan = protect_delete(plan_stream(desired, SERVER_MINIMAL_STREAM, state='absent', current_state=FULL_STATE))
+    assert (plan['action'], plan['changed']) == ('refuse', False)
+    assert plan['message'] == ('stream S1 holds 3 messages (1.5 KiB) and 1 consumer: state absent would delete '
+                               'them. To delete it: set acknowledge_data_loss: true to delete it with its messages, '
+                               'or purge it first.')
+    assert plan['refused'][0]['field'] == 'state'
+    acknowledged = protect_delete(plan_stream(desired, SERVER_MINIMAL_STREAM, state='absent',
+                                              current_state=FULL_STATE), acknowledge_data_loss=True)
+    assert acknowledged['action'] == 'delete'
+    assert acknowledged['data_loss'] == {'messages': 3, 'bytes': 1536, 'consumers': 1}
+    assert acknowledged['message'] == 'stream S1 exists: delete it with its 3 messages (1.5 KiB) and 1 consumer'
+
+
+def test_an_empty_stream_deletes_without_acknowledgement_and_an_unknown_one_does_not():
+    desired = stream(subjects=['a.>'])
+    empty = {'messages': 0, 'bytes': 0, 'consumer_count': 2}
+    plan = protect_delete(plan_stream(desired, SERVER_MINIMAL_STREAM, state='absent', current_state=empty))
+    assert plan['action'] == 'delete' and '0 messages (0 B) and 2 consumers' in plan['message']
+    unknown = protect_delete(plan_stream(desired, SERVER_MINIMAL_STREAM, state='absent'))
+    assert unknown['action'] == 'refuse' and 'all messages and consumers' in unknown['message']
+    # nothing to delete, or not a delete: untouched
+    assert protect_delete(plan_stream(desired, None, state='absent'))['action'] == 'none'
+    assert protect_delete(plan_stream(desired, SERVER_MINIMAL_STREAM, current_state=FULL_STATE))['action'] == 'none'
 
 
 def test_removing_an_option_resets_it_to_the_default():
