@@ -41,10 +41,12 @@ from ansible_collections.cim.nats.plugins.module_utils.jetstream_apply import (
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_module import warn_drift
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
     ModelError,
+    describe_data_loss,
     kv_stream_name,
     object_store_stream_name,
     plan_consumer,
     plan_stream,
+    protect_delete,
 )
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import (
     consumer_argument_spec,
@@ -276,8 +278,29 @@ def _refuse(plan, why, message):
     return plan
 
 
-def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(), server_limits=None):
+def _protect_prune(plan, acknowledged):
+    """Delete protection for a stream, KV bucket or object store to prune: the single-object rule.
+
+    ``protect_delete`` decides; only the way to go ahead differs, as a pruned object has no item
+    of its own to carry ``acknowledge_data_loss``.
+    """
+    protect_delete(plan, acknowledged)
+    if plan['action'] == 'refuse':
+        loss = describe_data_loss(plan.get('data_loss'))
+        plan['reasons'] = ['pruning it destroys %s' % loss]
+        plan['message'] = ('%s is not in the layout and is inside the prune scope, but it holds %s: pruning would '
+                           'delete them. To prune it: set prune_acknowledge_data_loss: true, or purge it first; '
+                           'to keep it, declare it or take it out of the prune scope' % (plan['label'], loss))
+    return plan
+
+
+def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(), server_limits=None,
+                prune_acknowledge_data_loss=False):
     """Read the server once and plan every entry; add a delete entry for each object to prune.
+
+    A stream, KV bucket or object store that holds messages is deleted (declared absent or
+    pruned) only with an acknowledgement: the entry's ``acknowledge_data_loss``, or for pruning
+    ``prune_acknowledge_data_loss``; without it its plan is refused, so nothing is applied.
 
     Reads: one paged ``STREAM.LIST``; the account info when a consumer is declared; one paged
     ``CONSUMER.LIST`` per stream that holds declared consumers (or, when pruning, per declared
@@ -298,6 +321,7 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(),
             entry['desired'], info['config'] if info else None, current_state=info.get('state') if info else None,
             recreate=entry['recreate'], acknowledge_data_loss=entry['acknowledge_data_loss'], state=entry['state'],
             label=entry['label'], server_version=version, server_limits=server_limits)
+        protect_delete(entry['plan'], entry['acknowledge_data_loss'])
 
     pruned = []
     if prune:
@@ -308,8 +332,10 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(),
             if not in_prune_scope(object_name, prune_prefixes, prune_names):
                 continue
             label = _label(kind, object_name)
-            pruned.append(_pruned_entry(kind, object_name, name, label, plan_stream(
-                {'name': name}, info['config'], current_state=info.get('state'), state='absent', label=label)))
+            plan = plan_stream({'name': name}, info['config'], current_state=info.get('state'), state='absent',
+                               label=label)
+            pruned.append(_pruned_entry(kind, object_name, name, label,
+                                        _protect_prune(plan, prune_acknowledge_data_loss)))
 
     pruned_streams = set(e['stream'] for e in pruned)
     consumers = [e for e in entries if e['kind'] == 'consumer']
@@ -517,6 +543,9 @@ def entry_result(entry, check_mode=False):
         result['refused'] = plan['refused']
     if entry['error']:
         result['error'] = entry['error']
+    if plan.get('data_loss') is not None and plan['action'] in ('delete', 'recreate', 'refuse'):
+        # As the single-object modules return it: what the delete or recreate destroys (or would).
+        result['data_loss'] = plan['data_loss']
     return result
 
 
@@ -539,6 +568,8 @@ def report_line(entry, result, check_mode=False):
     line = '%s %s' % (verb, entry['label'])
     if status == 'updated' or status == 'recreated':
         line += ': ' + '; '.join(plan['reasons'])
+    if plan['action'] in ('delete', 'recreate') and plan.get('data_loss') is not None:
+        line += ' with its %s' % describe_data_loss(plan['data_loss'])
     if not entry['declared']:
         line += ' (pruned: not in the layout, inside the prune scope)'
     return line
@@ -568,7 +599,7 @@ def summarize(ordered, elapsed, check_mode):
 
 
 def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), check_mode=False, clock=time.time,
-              server_limits=None):
+              server_limits=None, prune_acknowledge_data_loss=False):
     """Reconcile a whole layout over ``client`` in one pass; return the report.
 
     ``layout`` is the dict of lists described in ``parse_layout`` (validated before anything is
@@ -581,7 +612,8 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
     started = clock()
     entries = parse_layout(layout)
     entries, subjects = plan_layout(client, entries, prune=prune, prune_prefixes=prune_prefixes,
-                                    prune_names=prune_names, server_limits=server_limits)
+                                    prune_names=prune_names, server_limits=server_limits,
+                                    prune_acknowledge_data_loss=prune_acknowledge_data_loss)
     try:
         ordered = apply_layout(client, entries, check_mode=check_mode, subjects=subjects)
     except NatsError as exc:
@@ -623,6 +655,7 @@ def layout_argument_spec():
         prune=dict(type='bool', default=False),
         prune_prefixes=dict(type='list', elements='str', default=[]),
         prune_names=dict(type='list', elements='str', default=[]),
+        prune_acknowledge_data_loss=dict(type='bool', default=False),
     )
     return spec
 
@@ -659,6 +692,7 @@ def run_layout(params, check_mode=False, diff=False, clock=time.time):
         with JetStreamClient(resolve_connection(params)) as client:
             outcome = reconcile(client, dict((key, params[key]) for key in LAYOUT_OPTIONS), prune=params['prune'],
                                 prune_prefixes=params['prune_prefixes'], prune_names=params['prune_names'],
+                                prune_acknowledge_data_loss=params['prune_acknowledge_data_loss'],
                                 check_mode=check_mode, server_limits=server_limits)
     except LayoutError as exc:
         return dict(failed=True, changed=False, msg=str(exc), problems=exc.problems)

@@ -33,6 +33,11 @@ description:
     server but are not declared are deleted, only when their name is inside the scope given by
     O(prune_prefixes) and O(prune_names). Consumers are pruned only on declared streams, never
     ephemeral ones.
+  - A stream, KV bucket or object store that holds messages is deleted only with an
+    acknowledgement, as a recreate is: a declared one with V(state=absent) needs
+    C(acknowledge_data_loss: true) in its item, a pruned one O(prune_acknowledge_data_loss=true).
+    Without it that object is refused, so nothing is applied; an empty one is deleted as asked.
+    Check mode and C(objects[].data_loss) say what each delete would destroy.
 author:
   - cim.nats contributors (@cim-nats)
 extends_documentation_fragment:
@@ -97,6 +102,15 @@ options:
     type: list
     elements: str
     default: []
+  prune_acknowledge_data_loss:
+    description:
+      - Let pruning delete streams, KV buckets and object stores that hold messages. Without it,
+        pruning one that holds messages is refused (nothing is applied) with what it would
+        destroy; empty ones are pruned either way.
+      - It is to the objects pruning finds what C(acknowledge_data_loss) in an item is to a
+        recreate or a delete of that item.
+    type: bool
+    default: false
 notes:
   - Runs where nats-py is importable, usually the controller (with C(delegate_to) V(localhost)
     and C(run_once)), or a NATS host that has nats-py.
@@ -143,12 +157,13 @@ EXAMPLES = r'''
   delegate_to: localhost
   run_once: true
 
-- name: Delete every CIM_* stream and consumer the layout above does not declare
+- name: Delete every CIM_* stream and consumer the layout above does not declare, messages and all
   cim.nats.jetstream_layout:
     streams: "{{ cim_streams }}"
     consumers: "{{ cim_consumers }}"
     prune: true
     prune_prefixes: ["CIM_"]
+    prune_acknowledge_data_loss: true
   delegate_to: localhost
   run_once: true
 '''
@@ -174,6 +189,8 @@ objects:
       single-object modules return it; C(changes) each changed field with its old and new
       value (durations in nanoseconds); C(declared) is false for a pruned object; C(applied)
       whether this run changed it on the server; C(refused) and C(error) say why not.
+    - C(data_loss) (C(messages), C(bytes), C(consumers)) is what a delete or recreate of a stream,
+      KV bucket or object store destroys, or would destroy when it is refused or in check mode.
   returned: always
   type: list
   elements: dict

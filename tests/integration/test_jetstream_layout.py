@@ -187,7 +187,8 @@ def test_streams_are_created_before_the_streams_that_source_or_mirror_them_and_d
     publish(server, 'origin.1')
     assert _wait_for_messages(server, 'COPY', 1)
 
-    gone = [dict(s, state='absent') for s in streams]
+    # They hold the message: deleting them needs the acknowledgement.
+    gone = [dict(s, state='absent', acknowledge_data_loss=True) for s in streams]
     result = layout(server, streams=gone)
     assert [o['name'] for o in result['objects']] == ['COPY', 'MIDDLE', 'ORIGIN']
     assert [o['status'] for o in result['objects']] == ['deleted'] * 3
@@ -250,8 +251,63 @@ def test_prune_deletes_only_what_is_undeclared_and_in_scope_and_check_mode_lists
         'CIM_EVENTS': ['APP_READER', 'CIM_PROJECTION'],
         'KV_app_settings': [],
     }
-    assert any(line.startswith('deleted stream CIM_OLD (pruned') for line in real['report'])
+    assert 'deleted stream CIM_OLD with its 0 messages (0 B) and 0 consumers (pruned: not in the layout, inside the ' \
+        'prune scope)' in real['report']
     assert layout(server, **declared)['changed'] is False
+
+
+def test_pruning_a_stream_or_bucket_that_holds_messages_needs_the_acknowledgement(server):
+    _seed_strays(server)
+    publish(server, 'old.1', count=3)
+    publish(server, '$KV.CIM_cache.colour')
+    before = _inventory(server)
+    held = stream_info(server, 'CIM_OLD')['state']
+    declared = dict(streams=[{'name': 'CIM_EVENTS', 'subjects': ['events.>']}],
+                    consumers=[{'stream': 'CIM_EVENTS', 'name': 'CIM_PROJECTION'}],
+                    prune=True, prune_prefixes=['CIM_'])
+
+    # Check mode lists what each prune would destroy.
+    check = layout(server, check=True, **declared)
+    objects = by_label(check)
+    assert objects['stream CIM_OLD']['data_loss'] == {'messages': 3, 'bytes': held['bytes'], 'consumers': 0}
+    assert objects['KV bucket CIM_cache']['data_loss']['messages'] == 1
+    assert objects['stream CIM_OLD']['status'] == 'refused' and objects['KV bucket CIM_cache']['status'] == 'refused'
+
+    # Without the acknowledgement: refused before anything is deleted, the empty consumer prune included.
+    refused = layout(server, **declared)
+    assert refused['failed'] is True and refused['changed'] is False
+    assert 'stream CIM_OLD is not in the layout and is inside the prune scope, but it holds 3 messages (%s B) and ' \
+        '0 consumers' % held['bytes'] in refused['msg']
+    assert 'prune_acknowledge_data_loss: true' in refused['msg'] and 'KV bucket CIM_cache' in refused['msg']
+    assert by_label(refused)['consumer CIM_STALE on stream CIM_EVENTS']['status'] == 'not applied'
+    assert _inventory(server) == before
+    assert stream_info(server, 'CIM_OLD')['state']['messages'] == 3
+
+    # With it: deleted, and the report says what went.
+    done = layout(server, prune_acknowledge_data_loss=True, **declared)
+    assert not done.get('failed'), done.get('msg')
+    assert 'deleted stream CIM_OLD with its 3 messages (%s B) and 0 consumers (pruned: not in the layout, inside ' \
+        'the prune scope)' % held['bytes'] in done['report']
+    assert by_label(done)['stream CIM_OLD']['data_loss']['messages'] == 3
+    assert 'CIM_OLD' not in stream_names(server) and 'KV_CIM_cache' not in stream_names(server)
+    assert consumer_names(server, 'CIM_EVENTS') == ['APP_READER', 'CIM_PROJECTION']
+
+
+def test_a_declared_delete_of_a_stream_that_holds_messages_needs_its_acknowledgement(server):
+    layout(server, streams=BASE_STREAMS + [{'name': 'TEMP', 'subjects': ['temp.>']}], consumers=BASE_CONSUMERS)
+    publish(server, 'temp.1', count=2)
+    gone = [BASE_STREAMS[0], BASE_STREAMS[1], {'name': 'TEMP', 'state': 'absent'}]
+
+    check = layout(server, check=True, streams=gone)
+    assert check['failed'] is True and by_label(check)['stream TEMP']['data_loss']['messages'] == 2
+    result = layout(server, streams=gone)
+    assert result['failed'] is True and result['changed'] is False
+    assert 'stream TEMP holds 2 messages' in result['msg'] and 'acknowledge_data_loss: true' in result['msg']
+    assert 'TEMP' in stream_names(server)
+
+    result = layout(server, streams=gone[:2] + [dict(gone[2], acknowledge_data_loss=True)])
+    assert not result.get('failed'), result.get('msg')
+    assert by_label(result)['stream TEMP']['status'] == 'deleted' and 'TEMP' not in stream_names(server)
 
 
 def test_prune_by_exact_names_and_never_without_a_scope(server):
