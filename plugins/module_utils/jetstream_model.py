@@ -30,6 +30,7 @@ import re
 
 from ansible_collections.cim.nats.plugins.module_utils.units import (
     MINUTE,
+    SECOND,
     format_duration,
     format_size,
     normalize_timestamp,
@@ -470,10 +471,48 @@ def object_store_stream_name(bucket):
 
 
 # Stream fields a bucket module does not manage: whatever the server has is kept, so a bucket
-# made by another client (mirrors, sources, TTL markers) is never silently changed.
+# made by another client is never silently changed (an object store keeps all of these; a KV
+# bucket manages its mirror, sources and limit markers, see KV_UNMANAGED).
 BUCKET_UNMANAGED = ('mirror', 'sources', 'mirror_direct', 'allow_msg_ttl', 'subject_delete_marker_ttl',
                     'consumer_limits', 'first_seq', 'sealed', 'deny_purge', 'no_ack', 'subject_transform',
                     'discard_new_per_subject', 'retention')
+
+
+# What a KV bucket manages of those: its mirror, its sources and its limit markers.
+KV_UNMANAGED = tuple(key for key in BUCKET_UNMANAGED if key not in ('mirror', 'sources', 'subject_delete_marker_ttl'))
+KV_STREAM_PREFIX = 'KV_'
+
+
+def kv_subjects(bucket):
+    """The subjects of KV bucket ``bucket``'s keys."""
+    return '$KV.%s.>' % bucket
+
+
+def _kv_origin(name):
+    """A bucket a mirror or source reads from, as a stream name: ``KV_<bucket>`` (a ``KV_`` name stays)."""
+    return name if name.startswith(KV_STREAM_PREFIX) else kv_stream_name(name)
+
+
+def _kv_source(bucket, source):
+    """A source of KV bucket ``bucket``, as the NATS clients write it (nats.go ``jetstream/kv.go``).
+
+    ``name`` is the source bucket; its keys are mapped onto this bucket's subjects, except from a
+    bucket of the same name in another domain (the keys are already this bucket's).  A source
+    with its own ``subject_transforms`` is taken as it is, ``name`` being the full stream name.
+    """
+    source = dict(source)
+    if source.get('subject_transforms'):
+        return source
+    if source.get('filter_subject'):
+        raise ModelError('sources: %s: a KV source maps the whole source bucket onto this one; to take part of '
+                         'it give subject_transforms (with the full stream name) instead of filter_subject'
+                         % source['name'])
+    origin = _kv_origin(source['name'])
+    source['name'] = origin
+    origin_bucket = origin[len(KV_STREAM_PREFIX):]
+    if not source.get('external') or origin_bucket != bucket:
+        source['subject_transforms'] = [{'src': kv_subjects(origin_bucket), 'dest': kv_subjects(bucket)}]
+    return source
 
 
 def _check_bucket(bucket):
@@ -483,19 +522,30 @@ def _check_bucket(bucket):
 
 def kv_bucket_stream_config(bucket, history=None, ttl=None, max_value_size=None, max_bytes=None, storage=None,
                             num_replicas=None, compression=None, placement=None, republish=None,
-                            description=None, metadata=None):
+                            description=None, metadata=None, limit_marker_ttl=None, mirror=None, sources=None):
     """Return the stream config behind a KV bucket, as the NATS clients create it (ADR-8).
 
-    ``ttl`` is in nanoseconds, sizes in bytes; ``None`` means the default.  The bucket's fixed
-    settings (subjects ``$KV.<bucket>.>``, roll-ups, deny delete, discard new, direct get) are
-    set; the stream fields a bucket does not expose are ``KEEP``.
+    ``ttl`` and ``limit_marker_ttl`` are in nanoseconds, sizes in bytes; ``None`` means the
+    default.  The bucket's fixed settings (subjects ``$KV.<bucket>.>``, roll-ups, deny delete,
+    discard new, direct get) are set; the stream fields a bucket does not expose are ``KEEP``.
+    ``limit_marker_ttl`` is the stream's ``subject_delete_marker_ttl`` (with message TTLs on).
+    ``mirror`` (one source dict) and ``sources`` (a list) name buckets: a mirror has no subjects
+    of its own and reads ``KV_<bucket>``; sources are mapped onto this bucket's keys
+    (``_kv_source``).
     """
     _check_bucket(bucket)
     if history is not None and not 1 <= history <= KV_MAX_HISTORY:
         raise ModelError('history must be between 1 and %d, not %s' % (KV_MAX_HISTORY, history))
+    if mirror and sources:
+        raise ModelError('a bucket mirrors another bucket or has sources, not both')
+    if limit_marker_ttl is not None and 0 < limit_marker_ttl < SECOND:
+        raise ModelError('limit_marker_ttl must be at least 1s (or 0 for none)')
+    if mirror and limit_marker_ttl:
+        raise ModelError('limit_marker_ttl cannot be set on a mirror: the server forbids delete markers there, '
+                         'they would make the mirror diverge from its origin')
     config = {
         'name': kv_stream_name(bucket),
-        'subjects': ['$KV.%s.>' % bucket],
+        'subjects': [kv_subjects(bucket)],
         'max_msgs_per_subject': history or 1,
         'max_msgs': -1,
         'max_consumers': -1,
@@ -514,8 +564,17 @@ def kv_bucket_stream_config(bucket, history=None, ttl=None, max_value_size=None,
     _set(config, 'placement', placement)
     _set(config, 'republish', republish)
     _set(config, 'metadata', metadata)
-    for key in BUCKET_UNMANAGED:
+    for key in KV_UNMANAGED:
         config[key] = KEEP
+    if limit_marker_ttl:
+        config['subject_delete_marker_ttl'] = limit_marker_ttl
+        config['allow_msg_ttl'] = True
+    if mirror:
+        # Keys are written to the origin; the server sets mirror_direct from the origin's direct get.
+        config['mirror'] = dict(mirror, name=_kv_origin(mirror['name']))
+        del config['subjects']
+    if sources:
+        config['sources'] = [_kv_source(bucket, source) for source in sources]
     return config
 
 

@@ -190,6 +190,9 @@ def kv_bucket_argument_spec():
         placement=dict(type='dict', options=_placement_spec()),
         republish=dict(type='dict', options=_republish_spec()),
         metadata=dict(type='dict'),
+        limit_marker_ttl=dict(type='raw'),
+        mirror=dict(type='dict', options=_source_spec()),
+        sources=dict(type='list', elements='dict', options=_source_spec()),
         recreate=dict(type='bool', default=False),
         acknowledge_data_loss=dict(type='bool', default=False),
     )
@@ -366,6 +369,9 @@ def kv_bucket_config_from_options(options):
         republish=_strip(options['republish']) if options.get('republish') is not None else None,
         description=options.get('description'),
         metadata=_metadata('metadata', options.get('metadata')),
+        limit_marker_ttl=_convert('limit_marker_ttl', options.get('limit_marker_ttl'), parse_duration),
+        mirror=_source('mirror', options.get('mirror')),
+        sources=[_source('sources', s) for s in options['sources']] if options.get('sources') else None,
     )
 
 

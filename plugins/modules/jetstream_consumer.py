@@ -35,15 +35,13 @@ author:
   - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
+  - cim.nats.attributes
 attributes:
   check_mode:
     support: full
     description: >-
       Reads the server and reports exactly what a real run would do; changes nothing. A missing
       stream is a warning in check mode (an earlier task may create it) and an error otherwise.
-  diff_mode:
-    support: full
-    description: Returns the normalised configuration before and after.
 options:
   stream:
     description: Name of the stream the consumer reads.

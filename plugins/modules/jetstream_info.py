@@ -19,13 +19,7 @@ author:
   - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to show.
+  - cim.nats.attributes.info
 options:
   streams:
     description:

@@ -17,7 +17,10 @@ description:
   - A bucket is the stream C(KV_<bucket>) on subjects C($KV.<bucket>.>) with the settings the
     NATS clients give a bucket (roll-ups, deny delete, discard new, direct get). This module
     manages that stream through the same model as M(cim.nats.jetstream_stream); stream settings
-    a bucket does not expose (mirrors, sources, TTL markers, ...) are left as the server has them.
+    a bucket does not expose (message TTLs, consumer limits, ...) are left as the server has them.
+  - A bucket can mirror another bucket or source several, as the NATS clients make them. A mirror
+    reads C(KV_<origin>) and has no subjects of its own (keys are written to the origin); each
+    source's keys are mapped onto C($KV.<bucket>.>).
   - An option left out means the default, so removing an option from the task resets it.
   - Durations take V(1h), V(30d) or seconds as a number; sizes take bytes or V(1MB), V(10GiB)
     (1024-based); V(-1) means unlimited.
@@ -25,13 +28,11 @@ author:
   - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
-attributes:
-  check_mode:
-    support: full
-    description: Reads the server and reports exactly what a real run would do; changes nothing.
-  diff_mode:
-    support: full
-    description: Returns the normalised configuration of the bucket's stream before and after.
+  - cim.nats.attributes
+  - cim.nats.data_loss
+  - cim.nats.placement
+  - cim.nats.sources
+  - cim.nats.republish
 options:
   bucket:
     description: Name of the bucket; letters, digits, C(_) and C(-).
@@ -39,7 +40,9 @@ options:
     required: true
     aliases: [name]
   state:
-    description: V(present) creates or updates the bucket, V(absent) deletes it with all its keys.
+    description:
+      - V(present) creates or updates the bucket, V(absent) deletes it with all its keys; one that
+        holds keys (or delete markers) only with O(acknowledge_data_loss=true).
     type: str
     choices: [present, absent]
     default: present
@@ -71,48 +74,30 @@ options:
     description: On-disk compression. Default V(none).
     type: str
     choices: [none, s2]
-  placement:
-    description: Where a clustered bucket is placed.
-    type: dict
-    suboptions:
-      cluster:
-        description: Name of the cluster.
-        type: str
-      tags:
-        description: Tags the chosen servers must have.
-        type: list
-        elements: str
-      preferred:
-        description: Server preferred as the leader (nats-server 2.11 and newer).
-        type: str
-  republish:
-    description: Republish every change to another subject.
-    type: dict
-    suboptions:
-      src:
-        description: Subject filter; the server's default is V(>).
-        type: str
-      dest:
-        description: Destination subject.
-        type: str
-        required: true
-      headers_only:
-        description: Republish only the headers.
-        type: bool
-        default: false
   metadata:
     description: Free key/value strings. Keys starting with C(_nats) are the server's own and are ignored.
     type: dict
-  recreate:
+  limit_marker_ttl:
     description:
-      - When the wanted change cannot be made in place (for example O(storage)), delete the bucket
-        and create it again. Needs O(acknowledge_data_loss=true).
-    type: bool
-    default: false
-  acknowledge_data_loss:
-    description: Confirms that O(recreate=true) may delete every key and value of the bucket.
-    type: bool
-    default: false
+      - Leave a marker with this TTL when a value is removed by O(ttl) or O(max_bytes), so that
+        watchers see the removal; at least V(1s). The stream's C(subject_delete_marker_ttl);
+        message TTLs are turned on with it and stay on (the server never turns them off).
+      - Needs nats-server 2.11 or newer (refused before any request on older ones); not on a mirror.
+      - Left out, no markers are left (an existing marker TTL is removed).
+    type: raw
+  mirror:
+    description:
+      - Make the bucket a read-only copy of the bucket O(mirror.name) (C(KV_) is added unless the name
+        starts with it); use O(mirror.domain) for a bucket in another JetStream domain.
+      - As the server rules, a mirror can be removed (the bucket then takes its own subjects and
+        keeps its keys) but not added to an existing bucket nor changed.
+  sources:
+    description:
+      - Buckets whose keys are copied into this one; each source's keys are mapped onto this
+        bucket's subjects (not from a bucket of the same name in another domain, whose keys are
+        already this bucket's). A source with O(sources[].subject_transforms) is taken as given,
+        O(sources[].name) being the full stream name. Sources can be added, changed and removed
+        in place. Not with O(mirror).
 seealso:
   - module: cim.nats.jetstream_stream
   - module: cim.nats.jetstream_object_store
@@ -145,6 +130,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+data_loss:
+  description:
+    - For a delete or recreate (done, would be done in check mode, or refused for want of
+      O(acknowledge_data_loss)), what it destroys - C(messages), C(bytes) and C(consumers) of the stream.
+  returned: when the task deletes or recreates, or is refused for doing so
+  type: dict
+  sample: {"messages": 1200, "bytes": 1048576, "consumers": 2}
 action:
   description: What was done, or in check mode what a real run would do (V(create), V(update), V(recreate), V(delete), V(none)).
   returned: success
@@ -173,7 +165,9 @@ stream:
     config: {"name": "KV_config", "subjects": ["$KV.config.>"], "max_msgs_per_subject": 5}
     state: {"messages": 12}
 refused:
-  description: When the change cannot be made in place, each field with its old and new value and why.
+  description:
+    - When the change cannot be made in place, each field with its old and new value and why; for a
+      delete of a stream that holds messages, the field C(state).
   returned: failure
   type: list
   elements: dict

@@ -27,13 +27,9 @@ author:
   - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
-attributes:
-  check_mode:
-    support: full
-    description: Reads the server and reports exactly what a real run would do; changes nothing.
-  diff_mode:
-    support: full
-    description: Returns the normalised configuration of the store's stream before and after.
+  - cim.nats.attributes
+  - cim.nats.data_loss
+  - cim.nats.placement
 options:
   bucket:
     description: Name of the object store; letters, digits, C(_) and C(-).
@@ -41,7 +37,9 @@ options:
     required: true
     aliases: [name]
   state:
-    description: V(present) creates or updates the store, V(absent) deletes it with all its objects.
+    description:
+      - V(present) creates or updates the store, V(absent) deletes it with all its objects; one that
+        holds objects only with O(acknowledge_data_loss=true).
     type: str
     choices: [present, absent]
     default: present
@@ -67,33 +65,9 @@ options:
     description: On-disk compression. Default V(none).
     type: str
     choices: [none, s2]
-  placement:
-    description: Where a clustered store is placed.
-    type: dict
-    suboptions:
-      cluster:
-        description: Name of the cluster.
-        type: str
-      tags:
-        description: Tags the chosen servers must have.
-        type: list
-        elements: str
-      preferred:
-        description: Server preferred as the leader (nats-server 2.11 and newer).
-        type: str
   metadata:
     description: Free key/value strings. Keys starting with C(_nats) are the server's own and are ignored.
     type: dict
-  recreate:
-    description:
-      - When the wanted change cannot be made in place (for example O(storage)), delete the store
-        and create it again. Needs O(acknowledge_data_loss=true).
-    type: bool
-    default: false
-  acknowledge_data_loss:
-    description: Confirms that O(recreate=true) may delete every object in the store.
-    type: bool
-    default: false
 seealso:
   - module: cim.nats.jetstream_kv_bucket
   - module: cim.nats.jetstream_stream
@@ -121,6 +95,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+data_loss:
+  description:
+    - For a delete or recreate (done, would be done in check mode, or refused for want of
+      O(acknowledge_data_loss)), what it destroys - C(messages), C(bytes) and C(consumers) of the stream.
+  returned: when the task deletes or recreates, or is refused for doing so
+  type: dict
+  sample: {"messages": 1200, "bytes": 1048576, "consumers": 2}
 action:
   description: What was done, or in check mode what a real run would do (V(create), V(update), V(recreate), V(delete), V(none)).
   returned: success
@@ -149,7 +130,9 @@ stream:
     config: {"name": "OBJ_artifacts", "subjects": ["$O.artifacts.C.>", "$O.artifacts.M.>"]}
     state: {"messages": 0}
 refused:
-  description: When the change cannot be made in place, each field with its old and new value and why.
+  description:
+    - When the change cannot be made in place, each field with its old and new value and why; for a
+      delete of a stream that holds messages, the field C(state).
   returned: failure
   type: list
   elements: dict

@@ -38,13 +38,11 @@ author:
   - cim.nats maintainers (@cim-nats)
 extends_documentation_fragment:
   - cim.nats.connection
-attributes:
-  check_mode:
-    support: full
-    description: Reads the server and reports exactly what a real run would do; changes nothing.
-  diff_mode:
-    support: full
-    description: Returns the normalised configuration before and after.
+  - cim.nats.attributes
+  - cim.nats.data_loss
+  - cim.nats.placement
+  - cim.nats.sources
+  - cim.nats.republish
 options:
   name:
     description:
@@ -54,7 +52,7 @@ options:
   state:
     description:
       - V(present) creates or updates the stream, V(absent) deletes it with all its messages and
-        consumers.
+        consumers; one that holds messages only with O(acknowledge_data_loss=true).
     type: str
     choices: [present, absent]
     default: present
@@ -153,87 +151,6 @@ options:
     description: On-disk compression of a file stream. The server's default is V(none).
     type: str
     choices: [none, s2]
-  placement:
-    description: Where a clustered stream is placed.
-    type: dict
-    suboptions:
-      cluster:
-        description: Name of the cluster.
-        type: str
-      tags:
-        description: Tags the chosen servers must have.
-        type: list
-        elements: str
-      preferred:
-        description: Server preferred as the leader (nats-server 2.11 and newer).
-        type: str
-  mirror:
-    description:
-      - Make the stream a mirror of another stream (it then has no O(subjects) nor O(sources)).
-        A mirror can be removed, which promotes the stream to a normal one, but not added or
-        changed in place.
-    type: dict
-    suboptions: &source_options
-      name:
-        description: Name of the origin stream.
-        type: str
-        required: true
-      opt_start_seq:
-        description: First sequence to copy.
-        type: int
-      opt_start_time:
-        description: First time to copy, RFC 3339 (V(2024-01-31T12:00:00Z)).
-        type: str
-      filter_subject:
-        description: Copy only messages on this subject.
-        type: str
-      subject_transforms:
-        description: Subject filters with transforms, instead of O(mirror.filter_subject).
-        type: list
-        elements: dict
-        suboptions:
-          src:
-            description: Subject filter.
-            type: str
-            required: true
-          dest:
-            description: Subject transform destination.
-            type: str
-            required: true
-      external:
-        description: The origin is in another account or JetStream domain.
-        type: dict
-        suboptions:
-          api:
-            description: API prefix of the other domain or account, for example C($JS.hub.API).
-            type: str
-            required: true
-          deliver:
-            description: Delivery prefix.
-            type: str
-      domain:
-        description:
-          - The origin is in this JetStream domain; shorthand for O(mirror.external.api) V($JS.<domain>.API).
-        type: str
-      consumer:
-        description:
-          - Durable sourcing through a named consumer on the origin (nats-server 2.14 and newer); the
-            server needs both O(mirror.consumer.name) and O(mirror.consumer.deliver_subject).
-        type: dict
-        suboptions:
-          name:
-            description: Name of the consumer on the origin.
-            type: str
-          deliver_subject:
-            description: Subject the consumer delivers to.
-            type: str
-  sources:
-    description:
-      - Streams to copy messages from, each with the same keys as O(mirror). Sources can be added,
-        changed and removed in place.
-    type: list
-    elements: dict
-    suboptions: *source_options
   subject_transform:
     description: Transform the subject of incoming messages before storing them.
     type: dict
@@ -246,21 +163,6 @@ options:
         description: Transform destination.
         type: str
         required: true
-  republish:
-    description: Republish stored messages to another subject.
-    type: dict
-    suboptions:
-      src:
-        description: Subject filter; the server's default is V(>).
-        type: str
-      dest:
-        description: Destination subject.
-        type: str
-        required: true
-      headers_only:
-        description: Republish only the headers.
-        type: bool
-        default: false
   metadata:
     description:
       - Free key/value strings stored with the stream. Keys starting with C(_nats) are the
@@ -310,19 +212,6 @@ options:
   first_seq:
     description: Sequence number of the first message. Applies when the stream is created only.
     type: int
-  recreate:
-    description:
-      - When the wanted change cannot be made in place, delete the stream and create it again
-        with the wanted configuration. Needs O(acknowledge_data_loss=true).
-      - The stream's consumers are deleted with it; tasks that declare them create them again.
-    type: bool
-    default: false
-  acknowledge_data_loss:
-    description:
-      - Confirms that O(recreate=true) may delete the stream's messages. Without it a recreate is
-        refused and the message says how many messages would be lost.
-    type: bool
-    default: false
 seealso:
   - module: cim.nats.jetstream_consumer
   - module: cim.nats.jetstream_info
@@ -397,6 +286,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+data_loss:
+  description:
+    - For a delete or recreate (done, would be done in check mode, or refused for want of
+      O(acknowledge_data_loss)), what it destroys - C(messages), C(bytes) and C(consumers) of the stream.
+  returned: when the task deletes or recreates, or is refused for doing so
+  type: dict
+  sample: {"messages": 1200, "bytes": 1048576, "consumers": 2}
 action:
   description:
     - What was done, or in check mode what a real run would do.
@@ -426,7 +322,9 @@ stream:
     config: {"name": "ORDERS", "subjects": ["orders.*"], "retention": "limits", "storage": "file"}
     state: {"messages": 0, "bytes": 0, "first_seq": 0, "last_seq": 0, "consumer_count": 0}
 refused:
-  description: When the change cannot be made in place, each field with its old and new value and why.
+  description:
+    - When the change cannot be made in place, each field with its old and new value and why; for a
+      delete of a stream that holds messages, the field C(state).
   returned: failure
   type: list
   elements: dict

@@ -1,5 +1,6 @@
 """cim.nats.jetstream_kv_bucket and cim.nats.jetstream_object_store against a real nats-server."""
 import asyncio
+import time
 
 import pytest
 
@@ -170,3 +171,98 @@ def test_object_store_lifecycle(server, unique):
 def test_bad_input(nats_plain, module, args, words):
     result = run_module(module, dict(nats_plain.args, **args))
     assert result['failed'] is True and words in result['msg']
+
+
+def _wait_for_messages(server, stream, count, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        info = stream_info(server, stream)
+        if info and info['state']['messages'] >= count:
+            return info
+        time.sleep(0.1)
+    raise AssertionError('%s never held %d messages: %s' % (stream, count, stream_info(server, stream)))
+
+
+def get_key(server, bucket, key):
+    import nats
+
+    async def get():
+        nc = await nats.connect(server.url, allow_reconnect=False, max_reconnect_attempts=1,
+                                **server.client_options())
+        try:
+            kv = await nc.jetstream().key_value(bucket)
+            return (await kv.get(key)).value
+        finally:
+            await nc.close()
+    return asyncio.run(get())
+
+
+def test_kv_mirror_and_sources(nats_plain, unique):
+    def kv(bucket, check=False, **args):
+        return run_module('jetstream_kv_bucket', dict(nats_plain.args, bucket=bucket, **args), check=check)
+
+    origin, other, mirror, merged = ('%s_%s' % (unique.lower(), part) for part in ('a', 'b', 'm', 's'))
+    for bucket in (origin, other):
+        assert kv(bucket, history=2)['action'] == 'create'
+    put_keys(nats_plain, origin, 2)
+
+    # a mirror reads KV_<origin>, has no subjects of its own and is stable
+    created = kv(mirror, history=2, mirror={'name': origin})
+    assert created['action'] == 'create' and created.get('warnings') is None, created
+    config = stream_config(nats_plain, 'KV_' + mirror)
+    assert config['mirror']['name'] == 'KV_' + origin and not config.get('subjects')
+    assert kv(mirror, history=2, mirror={'name': origin})['changed'] is False
+    assert _wait_for_messages(nats_plain, 'KV_' + mirror, 2)['state']['messages'] == 2
+    # the server's rule: a mirror cannot change (removing it would promote the bucket)
+    changed = kv(mirror, history=2, mirror={'name': other})
+    assert changed['failed'] is True and 'a mirror can be removed' in changed['msg']
+
+    # sources are mapped onto this bucket's keys: a client reads them here
+    sources = [{'name': origin}, {'name': other}]
+    created = kv(merged, history=2, sources=sources)
+    assert created['action'] == 'create' and created.get('warnings') is None, created
+    config = stream_config(nats_plain, 'KV_' + merged)
+    assert config['subjects'] == ['$KV.%s.>' % merged]
+    assert sorted(s['name'] for s in config['sources']) == ['KV_' + origin, 'KV_' + other]
+    assert kv(merged, history=2, sources=sources)['changed'] is False
+    _wait_for_messages(nats_plain, 'KV_' + merged, 2)
+    assert get_key(nats_plain, merged, 'key1') == b'value'
+    dropped = kv(merged, history=2, sources=[{'name': origin}])
+    assert dropped['action'] == 'update' and [s['name'] for s in stream_config(
+        nats_plain, 'KV_' + merged)['sources']] == ['KV_' + origin]
+
+    both = kv(unique.lower() + '_x', mirror={'name': origin}, sources=sources)
+    assert both['failed'] is True and 'mirrors another bucket or has sources, not both' in both['msg']
+    markers = kv(unique.lower() + '_y', mirror={'name': origin}, limit_marker_ttl='5s')
+    assert markers['failed'] is True and 'limit_marker_ttl cannot be set on a mirror' in markers['msg']
+
+
+@pytest.mark.parametrize('release', ('plain', '2.12.8'))
+def test_kv_limit_marker_ttl(request, release, unique):
+    server = server_for(request, release)
+    bucket = unique.lower()
+
+    def kv(**args):
+        return run_module('jetstream_kv_bucket', dict(server.args, bucket=bucket, **args))
+
+    created = kv(ttl='1h', limit_marker_ttl='5s')
+    assert created['action'] == 'create' and created.get('warnings') is None, created
+    config = stream_config(server, 'KV_' + bucket)
+    assert (config['subject_delete_marker_ttl'], config['allow_msg_ttl']) == (5 * SECOND, True)
+    assert kv(ttl='1h', limit_marker_ttl='5s')['changed'] is False
+    assert kv(ttl='1h', limit_marker_ttl='10s')['changes'] == {
+        'subject_delete_marker_ttl': {'old': 5 * SECOND, 'new': 10 * SECOND}}
+    # left out, the markers stop; message TTLs stay on (the server never turns them off)
+    assert kv(ttl='1h')['action'] == 'update'
+    config = stream_config(server, 'KV_' + bucket)
+    assert (config.get('subject_delete_marker_ttl', 0), config['allow_msg_ttl']) == (0, True)
+    assert kv(ttl='1h')['changed'] is False
+    assert kv(ttl='1h', limit_marker_ttl='0.5s')['msg'].endswith('limit_marker_ttl must be at least 1s (or 0 for none)')
+
+
+def test_kv_limit_marker_ttl_is_refused_before_2_11(nats_release, unique):
+    server = nats_release('2.10.26')
+    refused = run_module('jetstream_kv_bucket', dict(server.args, bucket=unique.lower(), limit_marker_ttl='5s'))
+    assert refused['failed'] is True
+    assert 'subject_delete_marker_ttl needs nats-server 2.11.0 or newer; the server runs 2.10.26' in refused['msg']
+    assert stream_config(server, 'KV_' + unique.lower()) is None

@@ -416,7 +416,8 @@ def test_kv_bucket_is_a_stream_with_kv_settings():
     assert normal['max_msg_size'] == 1 << 20 and normal['duplicate_window'] == 2 * MINUTE
     assert normal['deny_delete'] and normal['allow_rollup_hdrs'] and normal['allow_direct']
     assert normal['discard'] == 'new'
-    assert config['mirror'] is KEEP and config['allow_msg_ttl'] is KEEP
+    # the bucket manages its mirror and sources (none here); message TTLs stay as the server has them
+    assert 'mirror' not in config and 'sources' not in config and config['allow_msg_ttl'] is KEEP
 
 
 def test_kv_bucket_keeps_what_another_client_set():
@@ -447,3 +448,38 @@ def test_plans_do_not_mutate_their_inputs():
     kept = (copy.deepcopy(current), copy.deepcopy(desired))
     plan_stream(desired, current)
     assert (current, desired) == kept
+
+
+def test_kv_mirror_and_sources_are_written_as_the_nats_clients_write_them():
+    validate = options_validator(kv_bucket_argument_spec())
+    mirror = kv_bucket_config_from_options(validate({'bucket': 'copy', 'mirror': {'name': 'config', 'domain': 'hub'}}))
+    assert mirror['mirror'] == {'name': 'KV_config', 'external': {'api': '$JS.hub.API'}}
+    assert 'subjects' not in mirror
+    merged = kv_bucket_config_from_options(validate({'bucket': 'all', 'sources': [
+        {'name': 'a'}, {'name': 'KV_b'}, {'name': 'all', 'domain': 'edge'},
+        {'name': 'RAW', 'subject_transforms': [{'src': 'raw.>', 'dest': '$KV.all.>'}]}]}))
+    assert merged['subjects'] == ['$KV.all.>']
+    assert merged['sources'] == [
+        {'name': 'KV_a', 'subject_transforms': [{'src': '$KV.a.>', 'dest': '$KV.all.>'}]},
+        {'name': 'KV_b', 'subject_transforms': [{'src': '$KV.b.>', 'dest': '$KV.all.>'}]},
+        # the same bucket in another domain: its keys are already this bucket's
+        {'name': 'KV_all', 'external': {'api': '$JS.edge.API'}},
+        {'name': 'RAW', 'subject_transforms': [{'src': 'raw.>', 'dest': '$KV.all.>'}]},
+    ]
+    with pytest.raises(ModelError, match='not both'):
+        kv_bucket_stream_config('x', mirror={'name': 'a'}, sources=[{'name': 'b'}])
+    with pytest.raises(ModelError, match='instead of filter_subject'):
+        kv_bucket_stream_config('x', sources=[{'name': 'b', 'filter_subject': '$KV.b.k'}])
+
+
+def test_kv_limit_marker_ttl_is_the_streams_delete_marker_ttl():
+    config = kv_bucket_stream_config('b', limit_marker_ttl=5 * SECOND)
+    assert (config['subject_delete_marker_ttl'], config['allow_msg_ttl']) == (5 * SECOND, True)
+    current = normalize_stream_config(dict(config, allow_msg_ttl=True, mirror_direct=False))
+    # left out: no markers, and message TTLs stay on (turn on only)
+    plan = plan_stream(kv_bucket_stream_config('b'), current)
+    assert plan['action'] == 'update' and set(plan['changes']) == {'subject_delete_marker_ttl'}
+    with pytest.raises(ModelError, match='at least 1s'):
+        kv_bucket_stream_config('b', limit_marker_ttl=SECOND // 2)
+    with pytest.raises(ModelError, match='cannot be set on a mirror'):
+        kv_bucket_stream_config('b', limit_marker_ttl=SECOND, mirror={'name': 'a'})
