@@ -50,6 +50,12 @@ options:
       - Credentials file (user JWT and NKEY seed) for servers in operator/JWT mode.
       - When no authentication option is set in the task, E(NATS_CREDS).
     type: path
+  creds:
+    description:
+      - The content of a credentials file (user JWT and NKEY seed), for a secret kept in a vault
+        rather than in a file. Read from memory, never written to disk, never logged.
+    type: str
+    aliases: [credential_data]
   tls_ca_file:
     description:
       - PEM file with the CA certificates that verify the server. Unset means E(NATS_CA), else
@@ -68,6 +74,14 @@ options:
       - Host name to verify the server certificate against, when it differs from the host in
         the URL (for example when connecting by IP address).
     type: str
+  tls_handshake_first:
+    description:
+      - Start TLS before the server's first message, for servers whose C(tls) block sets
+        C(handshake_first) (nats-server 2.10.4 and newer; nats-py 2.8 and newer). Such a server never answers a client
+        that waits for its greeting in plain text.
+    type: bool
+    default: false
+    aliases: [tls_first]
   connect_timeout:
     description:
       - Seconds to wait for each server while connecting (TCP, TLS and the NATS handshake).
@@ -107,12 +121,12 @@ options:
         type: int
 notes:
   - Authentication methods are not mixed. When any of O(user), O(password), O(token),
-    O(nkey_seed), O(nkey_seed_file) or O(creds_file) is set in the task, the environment's
+    O(nkey_seed), O(nkey_seed_file), O(creds_file) or O(creds) is set in the task, the environment's
     credentials are ignored; otherwise the first of E(NATS_CREDS), E(NATS_NKEY), E(NATS_TOKEN)
     and E(NATS_USER)/E(NATS_PASSWORD) that is set is used.
   - The module talks to the NATS server from the host it runs on. That is usually the
     controller (C(delegate_to) V(localhost), with nats-py installed there), or a NATS host that
     has nats-py.
 requirements:
-  - nats-py >= 2.6 (C(pip install nats-py)); C(nkeys) for O(nkey_seed), O(nkey_seed_file) and O(creds_file).
+  - nats-py >= 2.6 (C(pip install nats-py)); C(nkeys) for O(nkey_seed), O(nkey_seed_file), O(creds_file) and O(creds).
 '''

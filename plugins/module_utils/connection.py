@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import asyncio
+import inspect
 import json
 import os
 import socket
@@ -25,9 +26,11 @@ NATS_IMPORT_ERROR = None
 try:
     import nats
     import nats.errors
+    from nats.aio.client import RawCredentials
     HAS_NATS = True
 except ImportError:  # pragma: no cover - exercised by the "missing library" path of the modules
     nats = None
+    RawCredentials = None
     HAS_NATS = False
     NATS_IMPORT_ERROR = traceback.format_exc()
 
@@ -51,10 +54,10 @@ ENV_FALLBACKS = {
     'tls_cert_file': 'NATS_CERT',
     'tls_key_file': 'NATS_KEY',
 }
-AUTH_OPTIONS = ('user', 'password', 'token', 'nkey_seed', 'nkey_seed_file', 'creds_file')
+AUTH_OPTIONS = ('user', 'password', 'token', 'nkey_seed', 'nkey_seed_file', 'creds_file', 'creds')
 CONNECTION_OPTIONS = (
-    'server', 'user', 'password', 'token', 'nkey_seed', 'nkey_seed_file', 'creds_file',
-    'tls_ca_file', 'tls_cert_file', 'tls_key_file', 'tls_hostname', 'connect_timeout',
+    'server', 'user', 'password', 'token', 'nkey_seed', 'nkey_seed_file', 'creds_file', 'creds',
+    'tls_ca_file', 'tls_cert_file', 'tls_key_file', 'tls_hostname', 'tls_handshake_first', 'connect_timeout',
     'request_timeout', 'domain',
 )
 
@@ -75,10 +78,12 @@ def connection_argument_spec():
         nkey_seed=dict(type='str', no_log=True),
         nkey_seed_file=dict(type='path'),
         creds_file=dict(type='path'),
+        creds=dict(type='str', no_log=True, aliases=['credential_data']),
         tls_ca_file=dict(type='path'),
         tls_cert_file=dict(type='path'),
         tls_key_file=dict(type='path', no_log=False),
         tls_hostname=dict(type='str'),
+        tls_handshake_first=dict(type='bool', default=False, aliases=['tls_first']),
         connect_timeout=dict(type='float', default=5.0),
         request_timeout=dict(type='float', default=10.0),
         domain=dict(type='str'),
@@ -99,6 +104,11 @@ def connection_mutually_exclusive():
         ('nkey_seed', 'nkey_seed_file'),
         ('nkey_seed', 'creds_file'),
         ('nkey_seed_file', 'creds_file'),
+        ('creds', 'creds_file'),
+        ('creds', 'token'),
+        ('creds', 'user'),
+        ('creds', 'nkey_seed'),
+        ('creds', 'nkey_seed_file'),
     ]
 
 
@@ -371,6 +381,14 @@ class JetStreamClient:
             options['token'] = settings['token']
         if settings.get('creds_file'):
             options['user_credentials'] = settings['creds_file']
+        if settings.get('creds'):
+            # Read from memory by nats-py: inline credentials never touch the disk.
+            options['user_credentials'] = RawCredentials(settings['creds'])
+        if settings.get('tls_handshake_first'):
+            # For servers with tls { handshake_first: true }: TLS before the server's INFO.
+            if 'tls_handshake_first' not in inspect.signature(nats.NATS.connect).parameters:
+                raise NatsConnectionError('tls_handshake_first needs nats-py 2.8 or newer')
+            options['tls_handshake_first'] = True
         if settings.get('nkey_seed'):
             options['nkeys_seed_str'] = settings['nkey_seed'].strip()
         if settings.get('nkey_seed_file'):
@@ -395,8 +413,18 @@ class JetStreamClient:
                 reasons.append(exc)
                 await self._close_quietly(nc, FAILED_CLOSE_TIMEOUT)
             useful = [r for r in reasons if not (HAS_NATS and isinstance(r, nats.errors.NoServersError))] or reasons
-            failures.append('%s: %s' % (url, _describe_failure(useful[0], self.connect_timeout)))
+            reason = _describe_failure(useful[0], self.connect_timeout)
+            if self._may_want_tls_first(url, reason):
+                reason += ' (a server with tls { handshake_first: true } needs tls_handshake_first: true)'
+            failures.append('%s: %s' % (url, reason))
         raise NatsConnectionError('cannot connect to NATS: %s' % '; '.join(failures))
+
+    def _may_want_tls_first(self, url, reason):
+        """True when a failure looks like a server waiting for TLS first: it never sent INFO in plain text."""
+        if self.settings.get('tls_handshake_first'):
+            return False
+        tls = url.lower().startswith(('tls://', 'wss://')) or _tls_context(self.settings) is not None
+        return tls and ('expecting INFO' in reason or reason.startswith('timed out'))
 
     # -- information ---------------------------------------------------------------------
     @property

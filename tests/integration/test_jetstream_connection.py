@@ -2,7 +2,7 @@
 environment fallback, and errors that name the server and the reason without hanging."""
 import pytest
 
-from conftest import free_port, run_module, start_nats_server, stream_config
+from conftest import free_port, make_nkey, release_binary, run_module, start_nats_server, stream_config
 
 
 def test_unreachable_server_fails_fast_naming_it():
@@ -134,6 +134,44 @@ def test_creds_file_in_operator_mode(nats_jwt, unique):
     again = run_module('jetstream_stream', {'server': nats_jwt.url, 'name': unique, 'max_age': '1h'},
                        env={'NATS_CREDS': nats_jwt.creds})
     assert again['changed'] is False, again.get('msg')
+
+
+def test_inline_creds_in_operator_mode(nats_jwt, tmp_path, unique):
+    import nkeys
+    with open(nats_jwt.creds) as handle:
+        content = handle.read()
+    seed = [line for line in content.splitlines() if line.startswith('SU')][0]
+    args = {'server': nats_jwt.url, 'creds': content, 'name': unique, 'max_age': '1h'}
+    created = run_module('jetstream_stream', args, env={'TMPDIR': str(tmp_path)})
+    assert created['changed'] is True, created.get('msg')
+    assert run_module('jetstream_stream', args)['changed'] is False
+    # the secret is never in the output, and nothing was written for it
+    assert seed not in created['_stdout'] and content not in created['_stdout']
+    assert list(tmp_path.iterdir()) == []
+    other_seed = make_nkey(nkeys.PREFIX_BYTE_USER)[0]
+    wrong = run_module('jetstream_info', {'server': nats_jwt.url, 'creds': content.replace(seed, other_seed)})
+    assert wrong['failed'] is True and 'authorization violation' in wrong['msg']
+    assert other_seed not in wrong['_stdout']
+    both = run_module('jetstream_info', {'server': nats_jwt.url, 'creds': content, 'creds_file': nats_jwt.creds})
+    assert both['failed'] is True and 'mutually exclusive' in both['msg']
+
+
+@pytest.mark.parametrize('release', ('newest', '2.10.26'))
+def test_tls_handshake_first(tmp_path, tls_material, release):
+    config = 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  handshake_first: true\n}\n' % (
+        tls_material['server_cert'], tls_material['server_key'])
+    binary = None if release == 'newest' else release_binary(release)
+    server = start_nats_server(tmp_path, config, scheme='tls', host='localhost', binary=binary)
+    try:
+        args = {'server': server.url, 'tls_ca_file': tls_material['ca'], 'streams': ['NONE'], 'connect_timeout': 2}
+        refused = run_module('jetstream_info', args)
+        assert refused['failed'] is True and server.url in refused['msg'] and refused['_seconds'] < 10
+        assert 'needs tls_handshake_first: true' in refused['msg']
+        accepted = run_module('jetstream_info', dict(args, tls_handshake_first=True))
+        assert accepted.get('failed') is not True, accepted.get('msg')
+        assert accepted['server']['version'].startswith(release if release != 'newest' else '2.')
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize('options, words', [

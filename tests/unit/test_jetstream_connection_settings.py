@@ -74,3 +74,13 @@ def test_settings_that_cannot_work_fail_before_connecting(tmp_path):
     present.write_text('x')
     check_connection(resolve_connection({'server': ['localhost:4222', 'tls://h:1'], 'tls_ca_file': str(present)},
                                         environ={}))
+
+
+def test_inline_creds_and_tls_first_are_task_options_and_secret():
+    spec = connection_argument_spec()
+    assert spec['creds']['no_log'] is True and spec['tls_handshake_first']['default'] is False
+    env = {'NATS_CREDS': '/env.creds', 'NATS_USER': 'env-user'}
+    settings = resolve_connection({'creds': '-----BEGIN NATS USER JWT-----', 'tls_handshake_first': True}, environ=env)
+    # inline credentials are an authentication method of the task: the environment's are not mixed in
+    assert settings['creds'].startswith('-----BEGIN') and settings['creds_file'] is None and settings['user'] is None
+    assert settings['tls_handshake_first'] is True
