@@ -24,8 +24,10 @@ PLAYBOOK = os.path.join(ROOT, ".venv", "bin", "ansible-playbook")
 RESULT_RE = re.compile(r"^(ok|failed|fatal): \[(\S+)\](?: \(item=(.*?)\))? => (\{.*\})$", re.M)
 
 
-def run_play(playbook, tmp_path, extra=(), host_vars=None):
-    """Run one test playbook; return (exit code, [(status, host, label, result)], output)."""
+def run_play(playbook, tmp_path, extra=(), host_vars=None, groups=None):
+    """Run one test playbook; return (exit code, [(status, host, label, result)], output).
+
+    ``host_vars`` are added to hosts of the nats group, ``groups`` are more inventory groups."""
     env = dict(os.environ,
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
                ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
@@ -34,9 +36,9 @@ def run_play(playbook, tmp_path, extra=(), host_vars=None):
                ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
     command = [PLAYBOOK, "-i", INVENTORY, os.path.join(HERE, playbook)]
-    if host_vars:
+    if host_vars or groups:
         extra_inventory = tmp_path / "host_vars.yml"
-        extra_inventory.write_text(yaml.safe_dump({"nats": {"hosts": host_vars}}))
+        extra_inventory.write_text(yaml.safe_dump(dict({"nats": {"hosts": host_vars or {}}}, **(groups or {}))))
         command += ["-i", str(extra_inventory)]
     for value in extra:
         command += ["-e", value if isinstance(value, str) else json.dumps(value)]
@@ -108,6 +110,30 @@ BAD_INPUT = [
                          [case[1:] for case in BAD_INPUT], ids=[case[0] for case in BAD_INPUT])
 def test_bad_input_fails_the_one_check_that_names_it(tmp_path, playbook, extra, host_vars, check, words):
     code, results, output = run_play(playbook, tmp_path, extra, host_vars)
+    assert code != 0, output
+    failed = failures(results)
+    assert {label for label, _message in failed} == {check}, output
+    for _label, message in failed:
+        for word in words:
+            assert word in message, message
+
+
+SYSTEM_ACCOUNT = [{"nats_cluster_accounts": {"SYS": {"users": [{"user": "sys", "password": "p"}]}},
+                   "nats_cluster_system_account": "SYS"}]
+
+
+def retiring(*hosts):
+    return {"nats_retire": {"hosts": dict((host, None) for host in hosts)}}
+
+
+@pytest.mark.parametrize("extra, groups, check, words", [
+    (SYSTEM_ACCOUNT, retiring("n4", "n5", "n6", "n7"), "retire a minority",
+     ["Retiring 4 of 7 nodes at once (n4, n5, n6, n7)", "at most 3"]),
+    ([], retiring("n4", "n5"), "retire needs the system account", ["set nats_cluster_system_account"]),
+    (SYSTEM_ACCOUNT, retiring("n3"), "retire group apart", ["n3 is in both nats_cluster_group 'nats'"]),
+], ids=["a majority at once", "without a system account", "in both groups"])
+def test_scale_in_is_refused_before_any_host_is_touched(tmp_path, extra, groups, check, words):
+    code, results, output = run_play("cluster.yml", tmp_path, extra, groups=groups)
     assert code != 0, output
     failed = failures(results)
     assert {label for label, _message in failed} == {check}, output

@@ -76,9 +76,9 @@ class Deployment:
         print(f"     playbook ({label}): exit {proc.returncode} in {seconds:.1f} s, log {log_path}", flush=True)
         return proc.returncode, text, seconds
 
-    def adhoc(self, pattern, module, args):
+    def adhoc(self, pattern, module, args, become=False):
         """An ad-hoc module run on some nodes; returns {host: result} (fails on any error)."""
-        cmd = ["ansible", pattern, "-i", self.inventory, "-m", module, "-a", args]
+        cmd = ["ansible", pattern, "-i", self.inventory, "-m", module, "-a", args] + (["--become"] if become else [])
         env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
         assert result.returncode == 0, f"{shlex.join(cmd)} failed: {result.stdout[-800:]}{result.stderr[-800:]}"

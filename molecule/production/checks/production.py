@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from clusterlib import Checks, Settings, wait_until  # noqa: E402
 from reliability import (  # noqa: E402
     STREAM, Deployment, Publisher, create_stream, recap, roll_order, server_state, stored_numbers)
+from nats.js.api import StreamConfig  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 MAKE_SITE_PKI = os.path.join(ROOT, "tests", "support", "make_site_pki.sh")
@@ -186,14 +187,23 @@ async def main(settings_path, two_plays):
         assert not stale, f"nodes still serving the old certificate: {stale}"
         return f"every node reloaded, none restarted, each serves its new certificate; {figures}"
 
+    # The hosts a site adds to (or retires from) its cluster, in an inventory source of its own
+    # that every later run uses beside the scenario's.
+    site_hosts = os.path.join(s.data["work_dir"], "site-hosts.yml")
+
+    def site_inventory(**groups):
+        with open(site_hosts, "w") as f:
+            json.dump({group: {"hosts": {name: {} for name in hosts}} for group, hosts in groups.items()}, f)
+        if site_hosts not in d.more_inventories:
+            d.more_inventories.append(site_hosts)
+
+    spares = dict(s.data["spare_nodes"])
+    assert len(spares) == 3, spares
+    spare = dict(list(spares.items())[:2])
+    replacement = list(spares)[2]
+
     async def scale_out_to_five():
-        spare = s.data["spare_nodes"]
-        assert len(spare) == 2, spare
-        extra_inventory = os.path.join(s.data["work_dir"], "scale-out.yml")
-        with open(extra_inventory, "w") as f:
-            json.dump({"nats": {"hosts": {name: {} for name in spare}}}, f)
-        # From now on the site's inventory holds the added hosts: every later run uses both sources.
-        d.more_inventories.append(extra_inventory)
+        site_inventory(nats=list(spare))
         old = list(s.names)
         before = server_state(s)
         (rc, out, seconds), publisher = await under_load(s, lambda: run_cluster_playbook({}, "scale-out"))
@@ -217,6 +227,158 @@ async def main(settings_path, two_plays):
             await nc.close()
         return (f"{', '.join(spare)} joined in {seconds:.0f} s; old nodes reloaded, none restarted; meta leader "
                 f"{leader} with 4 peers current; {STREAM} keeps 3 replicas; {load_figures(publisher)}")
+
+    def meta_peers():
+        leader, meta = s.meta_leader()
+        return leader, sorted([leader] + [r["name"] for r in meta.get("replicas") or []]), meta
+
+    def all_current(meta, names):
+        replicas = {r["name"]: r for r in meta.get("replicas") or []}
+        return all(replicas[n].get("current") and not replicas[n].get("offline") for n in names if n in replicas)
+
+    async def placed_on(stream, wanted, absent=(), tries=12):
+        """Create R3 `stream` until the meta leader places a replica on `wanted` (and none on
+        `absent`): where replicas land is the leader's choice. Returns its peers."""
+        nc = await s.connect("cim_admin")
+        try:
+            js = nc.jetstream()
+            for _ in range(tries):
+                await js.add_stream(StreamConfig(name=stream, subjects=[f"{stream.lower()}.>"], num_replicas=3))
+                info = await js.stream_info(stream)
+                peers = {info.cluster.leader} | {r.name for r in info.cluster.replicas or []}
+                if wanted in peers and not peers & set(absent):
+                    for number in range(100):
+                        await js.publish(f"{stream.lower()}.event", str(number).encode())
+                    return peers
+                await js.delete_stream(stream)
+            raise AssertionError(f"the meta leader never placed {stream} on {wanted} in {tries} tries")
+        finally:
+            await nc.close()
+
+    async def stream_whole(stream, allowed, messages=None):
+        """The stream has its three replicas on servers of `allowed`, all current, and every message."""
+        nc = await s.connect("cim_admin")
+        try:
+            info = await nc.jetstream().stream_info(stream)
+        finally:
+            await nc.close()
+        replicas = info.cluster.replicas or []
+        peers = {info.cluster.leader} | {r.name for r in replicas}
+        ok = (len(peers) == 3 and peers <= set(allowed) and all(r.current and not r.offline for r in replicas)
+              and (messages is None or info.state.messages == messages))
+        return (sorted(peers), info.state.messages) if ok else None
+
+    async def dead_node_replaced_under_a_new_name():
+        """A host dies (killed, not stopped); a new host under a new name takes its place in the
+        group. The run starts the new node, the others reload, and the dead peer is removed from
+        the meta group, so the streams it held place their replicas anew."""
+        dead = list(spare)[1]
+        peers = await placed_on("REPLACED", dead)
+        subprocess.run(["docker", "kill", dead], check=True, capture_output=True)
+        s.nodes.pop(dead)
+        s.names = list(s.nodes)
+        stay = list(s.names)
+        site_inventory(nats=[list(spare)[0], replacement])
+        before = server_state(s)
+        (rc, out, seconds), publisher = await under_load(s, lambda: run_cluster_playbook({}, "replace-dead-node"))
+        assert rc == 0, out[-4000:]
+        after = server_state(s)
+        assert all(after[n][0] == before[n][0] for n in stay), "a running node restarted"
+        assert "Remove the offline peers that are no node of the cluster" in out, "no stale peer removal ran"
+        s.nodes[replacement] = spares[replacement]
+        s.names = list(s.nodes)
+        leader, names, meta = await wait_until(
+            lambda: (lambda m: m if m[1] == sorted(s.names) and all_current(m[2], s.names) else None)(meta_peers()),
+            timeout=60, what=f"a meta group of {', '.join(s.names)}, all current")
+        placed, messages = await wait_until(lambda: stream_whole("REPLACED", s.names, 100), timeout=60,
+                                            what="REPLACED at 3 current replicas, none on the dead host")
+        return (f"{dead} killed; {replacement} joined in {seconds:.0f} s, the others reloaded, none restarted; "
+                f"{dead} removed from the meta group ({len(names)} peers, all current); REPLACED moved from "
+                f"{', '.join(sorted(peers))} to {', '.join(placed)} with {messages} of 100 messages; {load_figures(publisher)}")
+
+    async def scale_in_refused_for_an_only_replica():
+        """A host to retire holds the only replica of an R1 stream: refused before anything changes."""
+        retire = [list(spare)[0], replacement]
+        nc = await s.connect("cim_admin")
+        try:
+            js = nc.jetstream()
+            for _ in range(20):
+                await js.add_stream(StreamConfig(name="SOLO", subjects=["solo.>"], num_replicas=1))
+                holder = (await js.stream_info("SOLO")).cluster.leader
+                if holder in retire:
+                    break
+                await js.delete_stream("SOLO")
+            else:
+                raise AssertionError(f"the meta leader never placed SOLO on {retire}")
+            await js.publish("solo.event", b"only copy")
+        finally:
+            await nc.close()
+        site_inventory(nats_retire=retire)
+        before = server_state(s)
+        rc, out, seconds = await run_cluster_playbook({}, "scale-in-refused")
+        flat = re.sub(r"\s+", " ", out)
+        assert rc != 0, "the scale in ran although a host to retire holds an R1 stream's only replica"
+        assert f"stream CIM > SOLO has its only replica on {holder}" in flat, out[-3000:]
+        changed = {h: c for h, (c, _) in recap(out).items() if c}
+        assert not changed, f"hosts changed before the refusal: {changed}"
+        assert server_state(s) == before, "a server restarted or reloaded"
+        _, names, _ = meta_peers()
+        assert names == sorted(s.names), f"the meta group changed: {names}"
+        nc = await s.connect("cim_admin")
+        try:
+            await nc.jetstream().delete_stream("SOLO")
+        finally:
+            await nc.close()
+        return f"refused in {seconds:.0f} s naming SOLO on {holder}; changed=0, servers untouched, meta group of {len(names)}"
+
+    async def scale_in_to_three():
+        """Two hosts move to the retire group: each leaves the meta group (its replicas move),
+        then stops; the three that stay drop their routes by reload, none restarts."""
+        retire = [list(spare)[0], replacement]
+        peers = await placed_on("RETIRED", retire[0])
+        stay = [n for n in s.names if n not in retire]
+        before = server_state(s)
+        site_inventory(nats_retire=retire)
+        (rc, out, seconds), publisher = await under_load(s, lambda: run_cluster_playbook({}, "scale-in"))
+        assert rc == 0, out[-4000:]
+        for name in retire:
+            s.nodes.pop(name)
+        s.names = list(s.nodes)
+        after = server_state(s)
+        assert all(after[n][0] == before[n][0] for n in stay), "a node that stays restarted"
+        assert all(after[n][1] != before[n][1] for n in stay), "a node that stays did not reload"
+        leader, names, meta = meta_peers()
+        assert names == sorted(stay) and all_current(meta, stay), f"meta group after the scale in: {names}"
+        routes = {n: sorted(r["remote_name"] for r in s.monitor(n, "/routez").get("routes") or []) for n in stay}
+        assert all(set(r) == set(stay) - {n} for n, r in routes.items()), f"routes after the scale in: {routes}"
+        stopped = d.adhoc(",".join(retire), "ansible.builtin.command", "systemctl is-enabled nats-server || true")
+        states = {h: r.get("stdout", "").strip() for h, r in stopped.items()}
+        assert set(states.values()) == {"disabled"}, f"nats-server on the retired hosts: {states}"
+        placed, messages = await wait_until(lambda: stream_whole("RETIRED", stay, 100), timeout=60,
+                                            what="RETIRED on the three that stay")
+        whole, _ = await wait_until(lambda: stream_whole(STREAM, stay), timeout=60, what=f"{STREAM} on the three")
+        return (f"{', '.join(retire)} retired in {seconds:.0f} s (RETIRED moved from {', '.join(sorted(peers))} to "
+                f"{', '.join(placed)}, {messages} of 100 messages); meta group {', '.join(names)}, all current; the "
+                f"three reloaded, none restarted; retired hosts' nats-server disabled; {load_figures(publisher)}")
+
+    async def lost_disk_comes_back_under_the_same_name():
+        """A node loses everything the role put on it (binary, config, certificates, data): a run
+        installs and starts it again, and its R3 streams return to three current replicas."""
+        node = s.names[-1]
+        wipe = ("systemctl disable --now nats-server; rm -rf /opt/nats-server /etc/nats /var/lib/nats "
+                "/var/log/nats /etc/systemd/system/nats-server.service; systemctl daemon-reload")
+        d.adhoc(node, "ansible.builtin.shell", wipe, become=True)
+        (rc, out, seconds), publisher = await under_load(s, lambda: run_cluster_playbook({}, "lost-disk"))
+        assert rc == 0, out[-4000:]
+        _, info = await stored_numbers(s)
+        peers, messages = await wait_until(lambda: stream_whole(STREAM, s.names, info.state.messages), timeout=60,
+                                           what=f"{STREAM} at three current replicas")
+        held = s.monitor(node, "/jsz?accounts=true&streams=true")
+        on_node = {st["name"]: st["state"]["messages"] for a in held.get("account_details") or []
+                   for st in a.get("stream_detail") or []}
+        assert on_node.get(STREAM) == messages, f"{node} holds {on_node.get(STREAM)} of {messages} messages"
+        return (f"{node} wiped; the run reinstalled and started it in {seconds:.0f} s; {STREAM} back at 3 current "
+                f"replicas, {node} holds all {messages} messages; {load_figures(publisher)}")
 
     async def ca_rotation_in_stages():
         """Old CA + new CA in the CA file, then node certificates of the new CA, then the new CA
@@ -261,7 +423,15 @@ async def main(settings_path, two_plays):
                      rollback_and_upgrade_across_releases)
     await checks.run("new node certificates from the same CA arrive by reload, under load", new_certificates_by_reload)
     await checks.run("two hosts added to the group join, the others reload, under load", scale_out_to_five)
+    await checks.run("a dead host replaced under a new name: it joins, the dead peer is removed, under load",
+                     dead_node_replaced_under_a_new_name)
+    await checks.run("a scale in that would lose an R1 stream's only replica is refused, nothing changes",
+                     scale_in_refused_for_an_only_replica)
+    await checks.run("two hosts retired (5 -> 3): replicas move, they stop, the rest reload, under load",
+                     scale_in_to_three)
     await checks.run("a new CA in stages, each a reload, no client locked out, under load", ca_rotation_in_stages)
+    await checks.run("a node whose disk is lost comes back under its name, streams whole, under load",
+                     lost_disk_comes_back_under_the_same_name)
     return checks.finish()
 
 
