@@ -76,11 +76,11 @@ def test_cim_layout_applies_from_the_playbook_and_a_second_run_changes_nothing(s
         assert config['sources'] == [{'name': 'CIM_EVENTS', 'filter_subject': subject}]
     assert stream_config(server, 'DLQ')['subjects'] == ['dlq.>']
     assert stream_config(server, 'DLQ')['max_age'] == 7 * DAY
-    projection = consumer_config(server, 'GRAPH_EVENTS', 'GRAPH_PROJECTION')
+    projection = consumer_config(server, 'CIM_EVENTS', 'GRAPH_PROJECTION')
     assert (projection['filter_subject'], projection['deliver_policy'], projection['ack_policy'],
             projection['replay_policy'], projection['max_deliver']) == (
         'events.graph.>', 'all', 'explicit', 'instant', 3)
-    processor = consumer_config(server, 'WORKFLOW_EVENTS', 'WORKFLOW_PROCESSOR')
+    processor = consumer_config(server, 'CIM_EVENTS', 'WORKFLOW_PROCESSOR')
     assert (processor['filter_subject'], processor['ack_wait'], processor['max_deliver']) == (
         'events.workflow.>', 5 * SECOND, 5)
 

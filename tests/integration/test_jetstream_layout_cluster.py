@@ -95,7 +95,7 @@ def test_cim_layout_gets_three_replicas_on_a_three_node_cluster(cluster, tls_mat
         info = js_api(cluster[1], '$JS.API.STREAM.INFO.%s' % name)
         assert info['config']['num_replicas'] == 3, info
         assert info['cluster']['name'] == 'cim-test' and len(info['cluster'].get('replicas') or []) == 2
-    consumer = js_api(cluster[2], '$JS.API.CONSUMER.INFO.GRAPH_EVENTS.GRAPH_PROJECTION')
+    consumer = js_api(cluster[2], '$JS.API.CONSUMER.INFO.CIM_EVENTS.GRAPH_PROJECTION')
     assert len(consumer['cluster'].get('replicas') or []) == 2  # consumers follow their stream's replicas
 
     proc, (ok, changed, unreachable, failed) = _playbook(inventory, extra)

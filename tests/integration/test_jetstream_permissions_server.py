@@ -110,14 +110,14 @@ def test_consumer_fetches_and_acks_from_graph_projection(cim):
         try:
             js = nc.jetstream()
             # pull_subscribe asks the consumer's info first ($JS.API.CONSUMER.INFO...).
-            sub = await js.pull_subscribe('events.graph.>', durable='GRAPH_PROJECTION', stream='GRAPH_EVENTS')
+            sub = await js.pull_subscribe('events.graph.>', durable='GRAPH_PROJECTION', stream='CIM_EVENTS')
             seen = None
-            while seen is None:  # GRAPH_EVENTS sources it from CIM_EVENTS: it may need a moment
+            while seen is None:  # earlier tests' events come first
                 for msg in await sub.fetch(10, timeout=10):
                     await msg.ack_sync()  # acked, and the server confirmed it
                     if msg.data == b'edge for the projection':
                         seen = msg
-            info = await js.consumer_info('GRAPH_EVENTS', 'GRAPH_PROJECTION')
+            info = await js.consumer_info('CIM_EVENTS', 'GRAPH_PROJECTION')
             return seen, info, errors
         finally:
             await nc.close()
@@ -136,13 +136,13 @@ def test_consumer_naks_and_terms_on_workflow_processor(cim):
         nc = await connect(cim, 'cim_consumer')
         try:
             js = nc.jetstream()
-            sub = await js.pull_subscribe_bind('WORKFLOW_PROCESSOR', stream='WORKFLOW_EVENTS')
+            sub = await js.pull_subscribe_bind('WORKFLOW_PROCESSOR', stream='CIM_EVENTS')
             first = (await sub.fetch(1, timeout=10))[0]
             await first.nak()
             again = (await sub.fetch(1, timeout=10))[0]
             await again.term()
             await nc.flush()
-            info = await js.consumer_info('WORKFLOW_EVENTS', 'WORKFLOW_PROCESSOR')
+            info = await js.consumer_info('CIM_EVENTS', 'WORKFLOW_PROCESSOR')
             try:
                 late = await sub.fetch(1, timeout=1)
             except nats.errors.TimeoutError:
@@ -185,11 +185,11 @@ def test_the_seeds_consumer_lines_are_refused_the_fetch(cim):
         errors = []
         nc = await connect(cim, 'seed_consumer', errors)
         try:
-            sub = await nc.jetstream().pull_subscribe_bind('GRAPH_PROJECTION', stream='GRAPH_EVENTS')
+            sub = await nc.jetstream().pull_subscribe_bind('GRAPH_PROJECTION', stream='CIM_EVENTS')
             with pytest.raises(nats.errors.TimeoutError):
                 await sub.fetch(1, timeout=1)
             await wait_for_error(errors, 'permissions violation for publish to '
-                                         '"$js.api.consumer.msg.next.graph_events.graph_projection"')
+                                         '"$js.api.consumer.msg.next.cim_events.graph_projection"')
         finally:
             await nc.close()
 
