@@ -505,7 +505,28 @@ async def main(settings_path):
         leader = await wait_until(whole, timeout=30, what="every route back and every meta peer current")
         return f"{stopped_at} restarted back in {seconds:.0f} s; routes whole, meta leader {leader} with every peer current"
 
+    async def reload_that_splits_routes_fails():
+        # A new route password on one node only (--limit): it reloads, its routes to the others
+        # fail authorization, and the run must say so instead of reporting success.
+        lone = s.names[0]
+        before = server_state(s)
+        rc, out, seconds = await d.playbook_run(
+            {"nats_cluster_route_password": "a-password-only-one-node-has", "nats_cluster_roll_gate_timeout": 15},
+            "split-routes", limit=lone)
+        flat = re.sub(r"\s+", " ", out)
+        assert rc != 0, "a reload that split the routes was reported as a success"
+        m = re.search(rf"{re.escape(lone)} reloaded its new config, but the cluster is not whole after it: (.*?) A change", flat)
+        assert m, f"no report of the split:\n{out[-3000:]}"
+        after = server_state(s)
+        assert after[lone][0] == before[lone][0] and after[lone][1] != before[lone][1], "not a reload"
+        rc, out, heal_seconds = await d.playbook_run({}, "split-routes-healed", limit=lone)
+        assert rc == 0, f"the run with the route password undone failed:\n{out[-3000:]}"
+        routes = sorted(r["remote_name"] for r in s.monitor(lone, "/routez").get("routes") or [])
+        assert set(routes) == set(s.names) - {lone}, f"routes of {lone} after the heal: {routes}"
+        return f"stopped in {seconds:.0f} s: {m.group(1)[:200]!r}; undone and whole again in {heal_seconds:.0f} s"
+
     await checks.run("inconsistent input fails before any host is touched", preflight_stops_bad_input)
+    await checks.run("a reload that splits the routes fails the run, and undoing it heals", reload_that_splits_routes_fails)
     await checks.run("an R3 stream to publish to", lambda: create_stream(s))
     await checks.run("a restart-needing change rolls through the cluster under load", rolling_restart_under_load)
     await checks.run("restart on demand rolls every node under load", restart_on_demand_under_load)
