@@ -17,8 +17,9 @@ import nats.js.errors
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
 from clusterlib import Checks, Settings, wait_until  # noqa: E402
 
-CONSUMERS = [("GRAPH_EVENTS", "GRAPH_PROJECTION", "events.graph.node.created"),
-             ("WORKFLOW_EVENTS", "WORKFLOW_PROCESSOR", "events.workflow.step.started")]
+# Where the seed puts its consumers: on the whole event store.
+CONSUMERS = [("CIM_EVENTS", "GRAPH_PROJECTION", "events.graph.node.created"),
+             ("CIM_EVENTS", "WORKFLOW_PROCESSOR", "events.workflow.step.started")]
 
 
 async def main(settings_path):
@@ -51,7 +52,6 @@ async def main(settings_path):
                             return msg
                     return None
 
-                # GRAPH_EVENTS and WORKFLOW_EVENTS source CIM_EVENTS: the copy arrives shortly after.
                 await wait_until(mine, timeout=30, what=f"{subject} through {stream}/{consumer}")
                 info = await js.consumer_info(stream, consumer)
                 assert info.num_ack_pending == 0, f"{consumer}: {info.num_ack_pending} unacknowledged"
