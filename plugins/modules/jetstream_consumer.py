@@ -278,7 +278,7 @@ action:
 changes:
   description:
     - Each changed field with its old and new value, as normalised for the JetStream API
-      (durations in nanoseconds). Empty when nothing changes.
+      (durations in nanoseconds; for a bucket, the fields of its stream). Empty when nothing changes.
   returned: success
   type: dict
   sample: {"ack_wait": {"old": 30000000000, "new": 5000000000}}
@@ -300,7 +300,9 @@ consumer:
     config: {"durable_name": "GRAPH_PROJECTION", "ack_policy": "explicit", "max_deliver": 3}
     num_pending: 0
 refused:
-  description: When the change cannot be made in place, each field with its old and new value and why.
+  description:
+    - When the change cannot be made in place, each field with its old and new value and why; for a
+      delete of a stream that holds messages, the field C(state).
   returned: failure
   type: list
   elements: dict

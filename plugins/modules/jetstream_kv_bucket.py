@@ -138,7 +138,9 @@ data_loss:
   type: dict
   sample: {"messages": 1200, "bytes": 1048576, "consumers": 2}
 action:
-  description: What was done, or in check mode what a real run would do (V(create), V(update), V(recreate), V(delete), V(none)).
+  description:
+    - What was done, or in check mode what a real run would do.
+    - V(create), V(update), V(recreate), V(delete) or V(none).
   returned: success
   type: str
   sample: create
@@ -148,7 +150,9 @@ bucket:
   type: str
   sample: config
 changes:
-  description: Each changed field of the bucket's stream with its old and new value (durations in nanoseconds).
+  description:
+    - Each changed field with its old and new value, as normalised for the JetStream API
+      (durations in nanoseconds; for a bucket, the fields of its stream). Empty when nothing changes.
   returned: success
   type: dict
   sample: {"max_msgs_per_subject": {"old": 1, "new": 5}}

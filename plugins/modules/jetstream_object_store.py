@@ -103,7 +103,9 @@ data_loss:
   type: dict
   sample: {"messages": 1200, "bytes": 1048576, "consumers": 2}
 action:
-  description: What was done, or in check mode what a real run would do (V(create), V(update), V(recreate), V(delete), V(none)).
+  description:
+    - What was done, or in check mode what a real run would do.
+    - V(create), V(update), V(recreate), V(delete) or V(none).
   returned: success
   type: str
   sample: create
@@ -113,7 +115,9 @@ bucket:
   type: str
   sample: artifacts
 changes:
-  description: Each changed field of the store's stream with its old and new value.
+  description:
+    - Each changed field with its old and new value, as normalised for the JetStream API
+      (durations in nanoseconds; for a bucket, the fields of its stream). Empty when nothing changes.
   returned: success
   type: dict
   sample: {"max_bytes": {"old": -1, "new": 53687091200}}

@@ -303,7 +303,7 @@ action:
 changes:
   description:
     - Each changed field with its old and new value, as normalised for the JetStream API
-      (durations in nanoseconds). Empty when nothing changes.
+      (durations in nanoseconds; for a bucket, the fields of its stream). Empty when nothing changes.
   returned: success
   type: dict
   sample: {"max_age": {"old": 2592000000000000, "new": 31536000000000000}}
