@@ -12,10 +12,14 @@ price of Ansible and of our checks. The calls are the ones `cim.nats.jetstream_l
   3. `STREAM.CREATE` / `STREAM.UPDATE` for a missing / different stream, then
      `CONSUMER.CREATE` with action "create" / "update" for a missing / different consumer.
 
-"Different" here is a plain comparison of the declared keys with the server's values.
+"Different" here is a plain comparison of the declared keys with the server's values. The
+requests of each step are sent as the module sends them: at most --window outstanding at once
+(the module's window by default; 1 sends them one by one), all of a step answered before the
+next step starts.
 
-Usage: jetstream_floor.py --server nats://127.0.0.1:4222 --layout layout.json
-Prints one JSON line: {"api_seconds": ..., "created": n, "updated": n, "unchanged": n}.
+Usage: jetstream_floor.py --server nats://127.0.0.1:4222 --layout layout.json [--window 16]
+Prints one JSON line: {"api_seconds": ..., "created": n, "updated": n, "unchanged": n}, where
+api_seconds runs from before the connection to after it is closed.
 """
 import argparse
 import asyncio
@@ -36,6 +40,17 @@ async def _request(nc, subject, body=None):
     return reply
 
 
+async def _windowed(window, calls):
+    """Run the coroutines of ``calls`` with at most ``window`` of them waiting on the server."""
+    gate = asyncio.Semaphore(window)
+
+    async def one(call):
+        async with gate:
+            return await call
+
+    return await asyncio.gather(*(one(call) for call in calls))
+
+
 async def _paged(nc, subject, key):
     items, offset = [], 0
     while True:
@@ -51,30 +66,30 @@ def _differs(declared, current):
     return any(current.get(key) != value for key, value in declared.items())
 
 
-async def reconcile(server, layout):
+async def reconcile(server, layout, window=1):
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     nc = await nats.connect(server, allow_reconnect=False, connect_timeout=5)
     try:
         existing = {s["config"]["name"]: s["config"]
                     for s in await _paged(nc, "$JS.API.STREAM.LIST", "streams")}
+        writes = []
         for config in layout["streams"]:
             current = existing.get(config["name"])
             if current is None:
-                await _request(nc, "$JS.API.STREAM.CREATE." + config["name"], config)
+                writes.append(_request(nc, "$JS.API.STREAM.CREATE." + config["name"], config))
                 counts["created"] += 1
             elif _differs(config, current):
-                await _request(nc, "$JS.API.STREAM.UPDATE." + config["name"], config)
+                writes.append(_request(nc, "$JS.API.STREAM.UPDATE." + config["name"], config))
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
+        await _windowed(window, writes)
 
-        consumers = {}
-        for stream in sorted({c["stream"] for c in layout["consumers"]}):
-            if stream in existing:
-                consumers[stream] = {c["name"]: c["config"] for c in
-                                     await _paged(nc, "$JS.API.CONSUMER.LIST." + stream, "consumers")}
-            else:
-                consumers[stream] = {}
+        listed = sorted(s for s in {c["stream"] for c in layout["consumers"]} if s in existing)
+        listings = await _windowed(window, [_paged(nc, "$JS.API.CONSUMER.LIST." + s, "consumers") for s in listed])
+        consumers = {stream: {} for stream in {c["stream"] for c in layout["consumers"]}}
+        consumers.update((stream, {c["name"]: c["config"] for c in items}) for stream, items in zip(listed, listings))
+        writes = []
         for item in layout["consumers"]:
             stream, config = item["stream"], item["config"]
             current = consumers[stream].get(config["durable_name"])
@@ -85,9 +100,10 @@ async def reconcile(server, layout):
             else:
                 counts["unchanged"] += 1
                 continue
-            await _request(nc, "$JS.API.CONSUMER.CREATE.%s.%s" % (stream, config["durable_name"]),
-                           {"stream_name": stream, "config": config, "action": action})
+            writes.append(_request(nc, "$JS.API.CONSUMER.CREATE.%s.%s" % (stream, config["durable_name"]),
+                                   {"stream_name": stream, "config": config, "action": action}))
             counts["created" if action == "create" else "updated"] += 1
+        await _windowed(window, writes)
     finally:
         await nc.close()
     return counts
@@ -97,11 +113,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", required=True)
     parser.add_argument("--layout", required=True, help="JSON file: {streams: [...], consumers: [...]}")
+    parser.add_argument("--window", type=int, default=16,
+                        help="requests outstanding at once, as the module sends them (default 16; 1: one by one)")
     args = parser.parse_args()
     with open(args.layout) as handle:
         layout = json.load(handle)
     started = time.perf_counter()
-    counts = asyncio.run(reconcile(args.server, layout))
+    counts = asyncio.run(reconcile(args.server, layout, max(1, args.window)))
     counts["api_seconds"] = round(time.perf_counter() - started, 4)
     json.dump(counts, sys.stdout)
     sys.stdout.write("\n")

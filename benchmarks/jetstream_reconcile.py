@@ -10,7 +10,8 @@ the first apply, a run with nothing to change, and an apply that changes 10% of 
   (a) `ansible-playbook playbooks/jetstream.yml` (the role: one bulk module call, one connection);
   (b) a playbook that loops over the single-object modules (cim.nats.jetstream_stream and
       cim.nats.jetstream_consumer), one module call per object;
-  (c) the floor: benchmarks/jetstream_floor.py, one nats-py process making the same API calls.
+  (c) the floor: benchmarks/jetstream_floor.py, one nats-py process making the same API calls,
+      as many at once as the module sends them (--floor-window; 1 sends them one by one).
 
 Every figure is the wall time of a whole process, start-up included, so (a) and (b) pay for
 ansible-playbook's start-up and (c) for Python's; (a) and (b) read the layout from the
@@ -20,13 +21,23 @@ run that silently did nothing cannot look fast. Next to (a) it times two fixed c
 one-task playbook with nothing of ours (what any ansible-playbook run costs), and the role
 with an empty layout.
 
+Besides the wall times it prints two ratios, each as the median and the range of the rounds
+(a round runs every approach, so its ratios are taken under the same load):
+
+  * inside the process: the reconcile's own time (connect, read, plan, apply) over the floor's
+    API time (connect, the calls, close);
+  * what the role adds above ansible-playbook alone ((a) minus the one-task playbook of the same
+    round) over the floor's whole run.
+
 Usage (from the repository root, after `source tools/env.sh`, or `make bench`):
   python benchmarks/jetstream_reconcile.py                 # 100 streams, 200 consumers
   python benchmarks/jetstream_reconcile.py --streams 1000  # 1,000 streams, 2,000 consumers
   python benchmarks/jetstream_reconcile.py --skip-loop     # (a) and (c) only; (b) takes minutes
+  python benchmarks/jetstream_reconcile.py --skip-loop --repeat 3 --serial-floor  # also the floor one by one
 """
 import argparse
 import asyncio
+import datetime
 import json
 import os
 import platform
@@ -187,9 +198,10 @@ class Bench(object):
     """The three approaches against one server.  (a) and (b) read the layout as users declare it,
     from the inventory's group_vars (a JSON file, the same input the floor reads)."""
 
-    def __init__(self, workdir, server):
+    def __init__(self, workdir, server, floor_window=16):
         self.workdir = workdir
         self.server = server
+        self.floor_window = floor_window
         self.inventory = os.path.join(workdir, "inventory")
         os.makedirs(os.path.join(self.inventory, "group_vars", "all"), exist_ok=True)
         with open(os.path.join(self.inventory, "hosts.yml"), "w") as handle:
@@ -218,13 +230,16 @@ class Bench(object):
         elapsed, _out = self._playbook("benchmarks/single_object_loop.yml", role_vars, "(b) module loop")
         return elapsed, None
 
-    def floor(self, _role_vars, api_layout):
+    def floor(self, _role_vars, api_layout, window=None):
         path = os.path.join(self.workdir, "layout.json")
         with open(path, "w") as handle:
             json.dump(api_layout, handle)
-        elapsed, out = _run([sys.executable, "benchmarks/jetstream_floor.py", "--server",
-                             self.server.url, "--layout", path], self.env, "(c) floor")
+        elapsed, out = _run([sys.executable, "benchmarks/jetstream_floor.py", "--server", self.server.url,
+                             "--layout", path, "--window", str(window or self.floor_window)], self.env, "(c) floor")
         return elapsed, json.loads(out)["api_seconds"]
+
+    def serial_floor(self, role_vars, api_layout):
+        return self.floor(role_vars, api_layout, window=1)
 
     def empty_layout(self):
         """The role with nothing declared: start-up, one connection, one stream listing."""
@@ -268,6 +283,11 @@ def machine():
     return "%s, %d CPUs (%s), Python %s" % (pretty, os.cpu_count(), cpu, platform.python_version())
 
 
+def spread(values):
+    """``median [min-max]`` of a list of ratios."""
+    return "%5.2fx [%.2f-%.2f]" % (median(values), min(values), max(values))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=100, help="number of streams (default 100)")
@@ -276,14 +296,21 @@ def main():
                         help="rounds of (a) and (c), each on a fresh server; the median is shown (default 1)")
     parser.add_argument("--skip-loop", action="store_true",
                         help="leave out (b), the loop over single-object modules (minutes at 300 objects)")
+    parser.add_argument("--floor-window", type=int, default=16,
+                        help="requests the floor keeps outstanding, as the module does (default 16)")
+    parser.add_argument("--serial-floor", action="store_true",
+                        help="also time (d), the floor sending its requests one by one")
     args = parser.parse_args()
 
     layouts = {False: make_layout(args.streams, args.consumers_per_stream, False),
                True: make_layout(args.streams, args.consumers_per_stream, True)}
     objects = args.streams * (1 + args.consumers_per_stream)
     approaches = [("(a) role", "role"), ("(b) loop", "loop"), ("(c) floor", "floor")]
+    if args.serial_floor:
+        approaches.append(("(d) serial", "serial_floor"))
     if args.skip_loop:
         approaches = [a for a in approaches if a[1] != "loop"]
+    started = datetime.datetime.now(datetime.timezone.utc)
 
     workdir = tempfile.mkdtemp(prefix="cim-nats-bench-")
     samples, inner_samples, empty_runs, alone_runs, version = {}, {}, [], [], ""
@@ -295,7 +322,7 @@ def main():
                     continue  # (b) costs minutes: one round whatever --repeat says
                 server = Server(workdir)
                 version = server.version()
-                bench = Bench(workdir, server)
+                bench = Bench(workdir, server, args.floor_window)
                 try:
                     if method == "role":
                         alone_runs.append(bench.ansible_alone())
@@ -314,12 +341,16 @@ def main():
     wall = dict((key, median(values)) for key, values in samples.items())
     inner = dict((key, None if None in values else median(values)) for key, values in inner_samples.items())
     empty, alone = median(empty_runs), median(alone_runs)
+    rounds = " (median of %d rounds for (a), (c)%s)" % (args.repeat, ", (d)" if args.serial_floor else "") \
+        if args.repeat > 1 else ""
 
-    print("JetStream reconcile benchmark: %d streams + %d consumers = %d objects"
-          % (args.streams, args.streams * args.consumers_per_stream, objects))
-    print("server: %s on loopback; machine: %s" % (version, machine()))
-    print("wall time of each whole process (start-up included), seconds%s:"
-          % (", median of %d rounds for (a) and (c)" % args.repeat if args.repeat > 1 else ""))
+    print("JetStream reconcile benchmark: %d streams + %d consumers = %d objects, %d round%s"
+          % (args.streams, args.streams * args.consumers_per_stream, objects, args.repeat,
+             "" if args.repeat == 1 else "s"))
+    print("run on %s; server: %s on loopback; floor window %d"
+          % (started.strftime("%Y-%m-%d %H:%M UTC"), version, args.floor_window))
+    print("machine: %s" % machine())
+    print("wall time of each whole process (start-up included), seconds%s:" % rounds)
     labels = [a[0] for a in approaches]
     header = "%-12s" % "run" + "".join("%12s" % lab for lab in labels)
     header += "%10s" % "(a)/(c)" + ("%10s" % "(b)/(c)" if not args.skip_loop else "")
@@ -331,18 +362,35 @@ def main():
         if not args.skip_loop:
             line += "%9.1fx" % (wall["(b) loop", run] / floor)
         print(line)
-    print("inside the process (connect + read + plan + apply), seconds:")
-    print("%-12s%12s%12s%10s" % ("run", "(a) module", "(c) API", "ratio"))
+
+    print("inside the process: the module's reconcile over the floor's API time (connect to close), seconds;")
+    print("ratios as the median [range] of the rounds' ratios:")
+    print("%-12s%12s%12s%22s" % ("run", "(a) module", "(c) API", "(a)/(c)")
+          + ("%22s" % "(a)/(d) serial" if args.serial_floor else ""))
     for run in RUNS:
         a_in, c_in = inner["(a) role", run], inner["(c) floor", run]
         if a_in is None:
             print("%-12s%12s%12.2f" % (run, "n/a", c_in))
-        else:
-            print("%-12s%12.2f%12.2f%9.1fx" % (run, a_in, c_in, a_in / c_in))
+            continue
+        ratios = [a / c for a, c in zip(inner_samples["(a) role", run], inner_samples["(c) floor", run])]
+        line = "%-12s%12.3f%12.3f%22s" % (run, a_in, c_in, spread(ratios))
+        if args.serial_floor:
+            line += "%22s" % spread([a / d for a, d in zip(inner_samples["(a) role", run],
+                                                           inner_samples["(d) serial", run])])
+        print(line)
+
+    print("whole process: what the role adds above ansible-playbook alone ((a) minus the one-task playbook")
+    print("of the same round) over the floor's whole run, seconds; ratios as the median [range] of the rounds':")
+    print("%-12s%12s%12s%22s" % ("run", "(a) added", "(c) whole", "added/(c)"))
+    for run in RUNS:
+        added = [a - alone_run for a, alone_run in zip(samples["(a) role", run], alone_runs)]
+        ratios = [add / c for add, c in zip(added, samples["(c) floor", run])]
+        print("%-12s%12.2f%12.2f%22s" % (run, median(added), wall["(c) floor", run], spread(ratios)))
+
     no_change = wall["(a) role", "no change"]
-    print("fixed costs: ansible-playbook alone (one debug task) %.2f s, %.1fx the floor's whole no-change run;"
-          % (alone, alone / wall["(c) floor", "no change"]))
-    print("             the role with an empty layout %.2f s" % empty)
+    print("fixed costs: ansible-playbook alone (one debug task) %.2f s [%.2f-%.2f], %.1fx the floor's whole "
+          "no-change run;" % (alone, min(alone_runs), max(alone_runs), alone / wall["(c) floor", "no change"]))
+    print("             the role with an empty layout %.2f s [%.2f-%.2f]" % (empty, min(empty_runs), max(empty_runs)))
     print("no-change cost per object: (a) %.2f ms above its empty layout, (c) %.2f ms of API time"
           % (max(0.0, no_change - empty) * 1000.0 / objects,
              inner["(c) floor", "no change"] * 1000.0 / objects))

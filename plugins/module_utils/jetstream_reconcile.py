@@ -213,6 +213,47 @@ class LayoutError(NatsError):
             len(problems), '' if len(problems) == 1 else 's', '; '.join(problems)))
 
 
+class ItemValidator:
+    """Validate the items of one kind of a layout with Ansible's validator, each against the options it uses.
+
+    The validator's cost grows with the options of the spec, about fifty for a stream, while an
+    item names a handful.  So each set of keys seen gets a validator of the options those keys
+    name plus the ones with a default or required; the options an item leaves out come back
+    None, exactly as the whole spec gives them.  An item with a problem is validated again
+    against the whole spec, so the problem is reported in the same words a module would use.
+    """
+
+    def __init__(self, argument_spec):
+        self.argument_spec = argument_spec
+        self.validate_whole = options_validator(argument_spec)
+        self.option_of = {}
+        for name, option in argument_spec.items():
+            self.option_of[name] = name
+            for alias in option.get('aliases') or ():
+                self.option_of[alias] = name
+        self.always = set(name for name, option in argument_spec.items()
+                          if option.get('required') or option.get('default') is not None)
+        self.by_keys = {}
+
+    def __call__(self, item):
+        """Return the validated options of ``item``; raise ``ModelError`` as the whole spec would."""
+        keys = frozenset(item)
+        validate = self.by_keys.get(keys)
+        if validate is None:
+            if not all(key in self.option_of for key in keys):
+                return self.validate_whole(item)  # an unknown option: the whole spec names the choices
+            used = self.always.union(self.option_of[key] for key in keys)
+            validate = self.by_keys[keys] = options_validator(
+                dict((name, self.argument_spec[name]) for name in used))
+        try:
+            validated = validate(item)
+        except ModelError:
+            return self.validate_whole(item)
+        params = dict.fromkeys(self.argument_spec)
+        params.update(validated)
+        return params
+
+
 def parse_layout(layout):
     """Validate every item of ``layout`` with its single-object module's argument spec.
 
@@ -224,7 +265,7 @@ def parse_layout(layout):
     entries, problems, seen = [], [], {}
     for key, kind, spec, to_config in LAYOUT_KINDS:
         items = layout.get(key) or []
-        validate_options = options_validator(spec()) if items else None
+        validate_options = ItemValidator(spec()) if items else None
         for index, item in enumerate(items):
             where = '%s[%d]' % (key, index)
             if not isinstance(item, dict):
@@ -575,12 +616,11 @@ def report_line(entry, result, check_mode=False):
     return line
 
 
-def summarize(ordered, elapsed, check_mode):
-    """Return (summary line, counts) for the pass: objects by kind and status, time, connection."""
+def summarize(results, elapsed, check_mode):
+    """Return (summary line, counts) for the pass from its ``entry_result`` list: objects by kind and status, time."""
     counts = {}
-    for entry in ordered:
-        result = entry_result(entry, check_mode)
-        kind = counts.setdefault(entry['kind'], {})
+    for result in results:
+        kind = counts.setdefault(result['kind'], {})
         kind[result['status']] = kind.get(result['status'], 0) + 1
     parts = []
     for _key, kind, _spec, _conv in LAYOUT_KINDS:
@@ -590,7 +630,7 @@ def summarize(ordered, elapsed, check_mode):
         words = KIND_WORDS[kind][0 if total == 1 else 1]
         detail = ', '.join('%d %s' % (n, status) for status, n in sorted(counts[kind].items()))
         parts.append('%d %s (%s)' % (total, words, detail))
-    total = len(ordered)
+    total = len(results)
     line = '; '.join(parts) if parts else 'an empty layout'
     line += '; %d object%s in %.2f s over one connection' % (total, '' if total == 1 else 's', elapsed)
     if check_mode:
@@ -599,7 +639,7 @@ def summarize(ordered, elapsed, check_mode):
 
 
 def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), check_mode=False, clock=time.time,
-              server_limits=None, prune_acknowledge_data_loss=False):
+              server_limits=None, prune_acknowledge_data_loss=False, started=None):
     """Reconcile a whole layout over ``client`` in one pass; return the report.
 
     ``layout`` is the dict of lists described in ``parse_layout`` (validated before anything is
@@ -607,9 +647,11 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
     public per-object results), ``report`` (lines for people), ``summary``, ``counts``,
     ``changed``, ``refused`` and ``failed`` (results), ``elapsed`` (seconds).  Raises
     ``LayoutError`` for a wrong layout and ``NatsError`` when the connection fails; in the
-    latter case ``exc.entries`` keeps what was applied before.
+    latter case ``exc.entries`` keeps what was applied before.  ``started`` (a ``clock`` reading,
+    by default now) is where ``elapsed`` counts from: the caller's moment of connecting.
     """
-    started = clock()
+    if started is None:
+        started = clock()
     entries = parse_layout(layout)
     entries, subjects = plan_layout(client, entries, prune=prune, prune_prefixes=prune_prefixes,
                                     prune_names=prune_names, server_limits=server_limits,
@@ -622,7 +664,7 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
     results = [entry_result(e, check_mode) for e in ordered]
     lines = [line for line in (report_line(e, r, check_mode) for e, r in zip(ordered, results)) if line]
     elapsed = clock() - started
-    summary, counts = summarize(ordered, elapsed, check_mode)
+    summary, counts = summarize(results, elapsed, check_mode)
     refused = [r for r in results if r['status'] == 'refused']
     failed = [r for r in results if r['status'] in ('failed', 'skipped')]
     if check_mode or refused:
@@ -692,7 +734,8 @@ def run_layout(params, check_mode=False, diff=False, clock=time.time):
         with JetStreamClient(resolve_connection(params)) as client:
             outcome = reconcile(client, dict((key, params[key]) for key in LAYOUT_OPTIONS), prune=params['prune'],
                                 prune_prefixes=params['prune_prefixes'], prune_names=params['prune_names'],
-                                prune_acknowledge_data_loss=params['prune_acknowledge_data_loss'],
+                                prune_acknowledge_data_loss=params['prune_acknowledge_data_loss'], clock=clock,
+                                started=started,
                                 check_mode=check_mode, server_limits=server_limits)
     except LayoutError as exc:
         return dict(failed=True, changed=False, msg=str(exc), problems=exc.problems)

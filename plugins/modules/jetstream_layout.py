@@ -199,7 +199,7 @@ objects:
        "changes": {"max_age": {"old": 604800000000000, "new": 1209600000000000}},
        "message": "stream DLQ: update max_age: 7d -> 14d"}
 elapsed:
-  description: Seconds from the connection to the end of the pass (reading, planning, applying).
+  description: Seconds from connecting to the end of the pass (connecting, reading, planning, applying).
   returned: always
   type: float
   sample: 0.42

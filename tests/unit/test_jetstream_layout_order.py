@@ -108,3 +108,44 @@ def test_subjects_overlap_as_nats_server_decides(first, second, overlap):
     forward, backward = first, second
     assert subjects_overlap(forward, backward) is overlap
     assert subjects_overlap(backward, forward) is overlap
+
+
+# Items as users write them: aliases, strings for numbers and booleans, sub-options, mistakes.
+VALIDATION_CASES = (
+    ('stream', {'name': 'A', 'subjects': ['a.>'], 'max_age': '30d', 'num_replicas': '3'}),
+    ('stream', {'name': 'B', 'sources': [{'name': 'A', 'filter_subject': 'a.b.>'}], 'deny_delete': 'yes'}),
+    ('stream', {'name': 'C', 'placement': {'cluster': 'east', 'tags': ['ssd']}, 'state': 'absent',
+                'acknowledge_data_loss': True, 'recreate': 'true'}),
+    ('stream', {'name': 'D', 'republish': {'src': 'd.>', 'dest': 'r.>'}, 'max_bytes': '1GB'}),
+    ('stream', {'name': 'E', 'storage': 'tape'}),
+    ('stream', {'name': 'F', 'max_msgs': 'many'}),
+    ('stream', {'name': 'G', 'subject': ['typo.>']}),
+    ('stream', {'subjects': ['no.name']}),
+    ('stream', {'name': 'H', 'republish': {'src': 'h.>'}}),
+    ('consumer', {'stream_name': 'A', 'durable_name': 'C1', 'ack_wait': '30s', 'max_deliver': '5'}),
+    ('consumer', {'stream': 'A', 'durable': 'C2', 'deliver_policy': 'new', 'ack_policy': 'none'}),
+    ('consumer', {'stream': 'A', 'name': 'C3', 'ack_policy': 'sometimes'}),
+    ('consumer', {'stream': 'A'}),
+    ('kv_bucket', {'name': 'cfg', 'history': '5', 'ttl': '1h'}),
+    ('kv_bucket', {'bucket': 'cfg', 'history': 'lots'}),
+    ('object_store', {'bucket': 'blobs', 'ttl': '1d', 'storage': 'memory'}),
+)
+
+
+@pytest.mark.parametrize('kind,item', VALIDATION_CASES)
+def test_an_item_is_validated_exactly_as_the_whole_argument_spec_validates_it(kind, item):
+    from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import ModelError
+    from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import options_validator
+    from ansible_collections.cim.nats.plugins.module_utils.jetstream_reconcile import LAYOUT_KINDS, ItemValidator
+
+    spec = dict((k, s) for _key, k, s, _conv in LAYOUT_KINDS)[kind]()
+
+    def outcome(validate):
+        try:
+            return 'ok', validate(dict(item))
+        except ModelError as exc:
+            return 'error', str(exc)
+
+    fast = ItemValidator(spec)
+    assert outcome(fast) == outcome(options_validator(spec))
+    assert outcome(fast) == outcome(options_validator(spec))  # again, with the validator of these keys reused
