@@ -158,6 +158,33 @@ async def main(settings_path, two_plays):
                          f"{load_figures(publisher)}")
         return "; ".join(lines)
 
+    async def downgrade_refused_for_a_newer_feature():
+        """A stream that needs JetStream API level 4 (batched publishing, 2.14) makes a downgrade
+        to the release before (level 3) refused before any node restarts."""
+        older = releases()[-3]
+        nc = await s.connect("cim_admin")
+        try:
+            js = nc.jetstream()
+            await js.add_stream(StreamConfig(name="BATCHED", subjects=["batched.>"], num_replicas=3,
+                                             allow_batched=True))
+        finally:
+            await nc.close()
+        before = server_state(s)
+        rc, out, seconds = await run_cluster_playbook({"nats_server_version": older}, f"downgrade-{older}")
+        flat = re.sub(r"\s+", " ", out)
+        assert rc != 0, f"a downgrade to {older} ran although BATCHED needs a newer API level"
+        m = re.search(rf"Downgrade to nats-server {re.escape(older)} refused, nothing was restarted: .*?(?=Stay on)", flat)
+        assert m and "CIM > BATCHED (level 4)" in m.group(0), out[-3000:]
+        assert not roll_order(out), f"restarted although refused: {roll_order(out)}"
+        after = server_state(s)
+        assert all(after[n][0] == before[n][0] for n in s.names), "a node restarted"
+        nc = await s.connect("cim_admin")
+        try:
+            await nc.jetstream().delete_stream("BATCHED")
+        finally:
+            await nc.close()
+        return f"refused in {seconds:.0f} s, none restarted: {m.group(0)[:220]!r}"
+
     async def reload_under_load(label, check_served=None):
         """A run that must reload every node and restart none, with the publisher connected throughout."""
         before = server_state(s)
@@ -419,6 +446,8 @@ async def main(settings_path, two_plays):
     await checks.run("an R3 stream for the load", lambda: create_stream(s))
     await checks.run("a two-play playbook applies both plays' changes, under load",
                      two_plays_apply_both_by_reload_under_load)
+    await checks.run("a downgrade to a release that cannot serve a stream is refused before any restart",
+                     downgrade_refused_for_a_newer_feature)
     await checks.run("a rollback and an upgrade across real releases roll node by node, under load",
                      rollback_and_upgrade_across_releases)
     await checks.run("new node certificates from the same CA arrive by reload, under load", new_certificates_by_reload)
