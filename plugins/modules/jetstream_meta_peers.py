@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: jetstream_meta_peers
 short_description: Remove servers from a JetStream cluster's meta group, safely
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Removes servers from the JetStream meta group (C($JS.API.SERVER.REMOVE)), one at a time, and
     waits until the meta leader has placed every stream replica they held on the remaining servers
