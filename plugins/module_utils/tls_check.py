@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import ipaddress
 
 try:
@@ -54,8 +55,8 @@ def _read(role, path):
         raise TLSFileError(role, path, 'cannot be read (%s)' % (exc.strerror or exc))
 
 
-def _certificates(role, path):
-    data = _read(role, path)
+def _certificates(role, path, data=None):
+    data = _read(role, path) if data is None else data
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError:
@@ -65,8 +66,8 @@ def _certificates(role, path):
     return certs
 
 
-def _private_key(path):
-    data = _read('key', path)
+def _private_key(path, data=None):
+    data = _read('key', path) if data is None else data
     try:
         return serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -170,19 +171,22 @@ def check_node_tls(cert_path, key_path, ca_path=None, names=(), client_auth=Fals
 
     ``names``: every address the node is reached at that its certificate must carry.
     ``client_auth``: the certificate also acts as a client (mutual TLS on routes).
-    Returns ``{'subject', 'sans', 'not_after', 'chain'}`` (the chain as subjects).
+    Returns ``{'subject', 'sans', 'not_after', 'chain', 'sha1'}`` (the chain as subjects; ``sha1``
+    the SHA-1 of each file checked, by role, so a caller can tell whether a copy on a host differs).
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    certs = _certificates('cert', cert_path)
+    data = {'cert': _read('cert', cert_path), 'key': _read('key', key_path)}
+    certs = _certificates('cert', cert_path, data['cert'])
     leaf, intermediates = certs[0], certs[1:]
-    key = _private_key(key_path)
+    key = _private_key(key_path, data['key'])
     if _public_bytes(key.public_key()) != _public_bytes(leaf.public_key()):
         raise TLSFileError('key', key_path, 'does not belong to the certificate %s (%s): their public keys differ'
                            % (cert_path, _describe(leaf)))
     _check_validity('cert', cert_path, leaf, now)
     chain = []
     if ca_path:
-        anchors = _certificates('ca', ca_path)
+        data['ca'] = _read('ca', ca_path)
+        anchors = _certificates('ca', ca_path, data['ca'])
         chain = _chain_to_ca(cert_path, leaf, intermediates, ca_path, anchors, now)
     usages = _extension(leaf, x509.ExtendedKeyUsage)
     if usages is not None:
@@ -206,4 +210,5 @@ def check_node_tls(cert_path, key_path, ca_path=None, names=(), client_auth=Fals
         'sans': sans,
         'not_after': _utc(leaf, 'not_valid_after').isoformat(),
         'chain': [_describe(c) for c in chain],
+        'sha1': dict((role, hashlib.sha1(content).hexdigest()) for role, content in data.items()),
     }

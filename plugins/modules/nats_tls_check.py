@@ -95,6 +95,12 @@ chain:
   returned: success
   type: list
   elements: str
+sha1:
+  description:
+    - The SHA-1 of each file checked, keyed C(cert), C(key) and C(ca) (C(ca) only when given).
+    - The same checksum a copy of the file has, so a caller can tell which copies on a host differ.
+  returned: success
+  type: dict
 matching_names:
   description: The O(candidate_names) the certificate carries, in the order given.
   returned: success

@@ -45,6 +45,11 @@ CONFIGURE = '''
 - hosts: node1
   gather_facts: false
   tasks:
+    # configure.yml writes what differs from the node's state, which read_node.yml reads.
+    - name: Read the node
+      ansible.builtin.include_role:
+        name: cim.nats.nats_server
+        tasks_from: read_node.yml
     - name: Configure
       ansible.builtin.include_role:
         name: cim.nats.nats_server

@@ -48,6 +48,18 @@ def test_site_pki_with_rsa_and_ecdsa_keys_and_a_ca_bundle_passes(site):
     assert rsa['chain'] == ecdsa['chain'] == ['CN=Example Site NATS Issuing CA,O=Example Site']
 
 
+def test_checksums_are_those_a_copy_on_the_node_has(site, tmp_path):
+    # The role copies a file only when the node's sha1sum of its copy differs from these.
+    cert, key, ca = files(site, 'nats-1')
+    found = check_node_tls(cert, key, ca, names=['10.0.1.11'])
+    sums = subprocess.run(['sha1sum', cert, key, ca], capture_output=True, text=True, check=True).stdout.split()
+    assert found['sha1'] == {'cert': sums[0], 'key': sums[2], 'ca': sums[4]}
+    changed = tmp_path / 'ca.crt'
+    changed.write_bytes((site / 'ca.crt').read_bytes() + b'\n')
+    assert check_node_tls(cert, key, str(changed), names=['10.0.1.11'])['sha1']['ca'] != sums[4]
+    assert set(check_node_tls(cert, key)['sha1']) == {'cert', 'key'}
+
+
 def test_intermediate_in_the_certificate_file_and_only_the_root_as_ca(site, tmp_path):
     cert = tmp_path / 'chain.crt'
     cert.write_bytes((site / 'nats-1.crt').read_bytes() + (site / 'intermediate.crt').read_bytes())
