@@ -493,20 +493,23 @@ class JetStreamClient:
         """Collect every item of a paged list endpoint (STREAM.NAMES, STREAM.LIST, CONSUMER.LIST...)."""
         return self.paged_many([api_subject], key, payload)[api_subject]
 
-    def paged_many(self, api_subjects, key, payload=None, in_flight=CONCURRENT_READS):
+    def paged_many(self, api_subjects, key, payload=None, in_flight=CONCURRENT_READS, on_listing=None):
         """Collect several paged listings at once; return ``{api_subject: items}``.
 
         Reads only, at most ``in_flight`` requests outstanding: a layout's consumer listings,
         one per stream, cost one round trip's wait instead of one per stream.  ``payload``
-        (a filter) goes with every page request.  The first failure cancels the rest and is
-        raised as ``api`` would raise it.
+        (a filter) goes with every page request.  ``on_listing(api_subject, items)``, when
+        given, is called as each listing completes, so work on it overlaps the server's answers
+        to the others.  The first failure (of a request or of ``on_listing``) cancels the rest
+        and is raised as ``api`` would raise it.
         """
         api_subjects = list(api_subjects)
         if not api_subjects:
             return {}
-        return self._loop.run_until_complete(self._paged_many(api_subjects, key, dict(payload or {}), in_flight))
+        return self._loop.run_until_complete(self._paged_many(api_subjects, key, dict(payload or {}), in_flight,
+                                                              on_listing))
 
-    async def _paged_many(self, api_subjects, key, payload, in_flight):
+    async def _paged_many(self, api_subjects, key, payload, in_flight, on_listing=None):
         gate = asyncio.Semaphore(in_flight)
 
         async def listing(api_subject):
@@ -519,6 +522,8 @@ class JetStreamClient:
                 page = answer.get(key) or []
                 items.extend(page)
                 if not page or len(items) >= answer.get('total', 0):
+                    if on_listing is not None:
+                        on_listing(api_subject, items)
                     return api_subject, items
 
         self._forget_async_errors()

@@ -390,37 +390,51 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(),
         gone = stream_entry is not None and stream_entry['plan']['action'] in ('create', 'recreate', 'delete')
         return stream in on_server and not gone
 
-    # Every consumer listing the plan needs, read at once (one round trip's wait, not one per stream).
-    wanted = set(e['stream'] for e in consumers)
-    if prune:
-        wanted.update(e['stream'] for e in streams if e['kind'] == 'stream' and e['state'] == 'present')
-    listings = list_consumers_of(client, sorted(s for s in wanted if listable(s)))
-    # stream -> {name: info}; a stream that is missing or goes away has none.
-    listed = dict((stream, dict((c['name'], c) for c in items)) for stream, items in listings.items())
-
+    consumers_of = {}
     for entry in consumers:
-        stream = entry['stream']
+        consumers_of.setdefault(entry['stream'], []).append(entry)
+
+    def plan_consumers(stream, on_stream):
+        """Plan the declared consumers of ``stream`` against ``on_stream`` (name -> info) of its listing."""
         stream_entry = by_stream.get(stream)
         info = on_server.get(stream)
         if stream_entry is not None and stream_entry['plan'].get('request') is not None:
             stream_config = stream_entry['plan']['request']
         else:
             stream_config = info['config'] if info else None
-        current = listed.get(stream, {}).get(entry['name'])
-        entry['plan'] = plan_consumer(
-            entry['desired'], current['config'] if current else None, stream_config=stream_config,
-            account_limits=limits if entry['state'] == 'present' else None, recreate=entry['recreate'],
-            state=entry['state'], stream=stream, server_version=version, server_limits=server_limits)
-        if entry['state'] != 'present' or stream_entry is not None:
-            continue
-        if info is None:
-            _refuse(entry['plan'], 'stream %s does not exist and the layout does not declare it' % stream,
-                    '%s cannot be created: stream %s does not exist and the layout does not declare it; declare '
-                    'the stream or fix the consumer\'s stream' % (entry['label'], stream))
-        elif stream in pruned_streams:
-            _refuse(entry['plan'], 'stream %s would be pruned' % stream,
-                    '%s is declared but its stream %s is not, and pruning would delete it with its consumers; '
-                    'declare the stream, or take the consumer out of the layout' % (entry['label'], stream))
+        for entry in consumers_of.get(stream, ()):
+            current = on_stream.get(entry['name'])
+            entry['plan'] = plan_consumer(
+                entry['desired'], current['config'] if current else None, stream_config=stream_config,
+                account_limits=limits if entry['state'] == 'present' else None, recreate=entry['recreate'],
+                state=entry['state'], stream=stream, server_version=version, server_limits=server_limits)
+            if entry['state'] != 'present' or stream_entry is not None:
+                continue
+            if info is None:
+                _refuse(entry['plan'], 'stream %s does not exist and the layout does not declare it' % stream,
+                        '%s cannot be created: stream %s does not exist and the layout does not declare it; '
+                        'declare the stream or fix the consumer\'s stream' % (entry['label'], stream))
+            elif stream in pruned_streams:
+                _refuse(entry['plan'], 'stream %s would be pruned' % stream,
+                        '%s is declared but its stream %s is not, and pruning would delete it with its consumers; '
+                        'declare the stream, or take the consumer out of the layout' % (entry['label'], stream))
+
+    # stream -> {name: info} of every listing the plan needs, read at once (one round trip's wait,
+    # not one per stream); each stream's consumers are planned as its listing arrives, while the
+    # server answers the others.  A stream that is missing or goes away has no listing.
+    listed = {}
+
+    def on_listing(stream, items):
+        listed[stream] = dict((c['name'], c) for c in items)
+        plan_consumers(stream, listed[stream])
+
+    wanted = set(consumers_of)
+    if prune:
+        wanted.update(e['stream'] for e in streams if e['kind'] == 'stream' and e['state'] == 'present')
+    list_consumers_of(client, sorted(s for s in wanted if listable(s)), on_listing=on_listing)
+    for stream in consumers_of:
+        if stream not in listed:
+            plan_consumers(stream, {})
 
     if prune:
         declared = set((e['stream'], e['name']) for e in consumers)
