@@ -149,3 +149,23 @@ def test_an_item_is_validated_exactly_as_the_whole_argument_spec_validates_it(ki
     fast = ItemValidator(spec)
     assert outcome(fast) == outcome(options_validator(spec))
     assert outcome(fast) == outcome(options_validator(spec))  # again, with the validator of these keys reused
+
+
+def test_the_cycle_collector_paused_for_a_pass_runs_again_after_it_whatever_happened():
+    import gc
+
+    from ansible_collections.cim.nats.plugins.module_utils.jetstream_reconcile import cyclic_gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+            raise RuntimeError('the connection was lost')
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
