@@ -1,15 +1,26 @@
 """Every Molecule scenario in molecule/ runs its full test sequence (create, converge,
-idempotence, side effects, verify, destroy) on systemd containers from the test image."""
+idempotence, side effects, verify, destroy) on systemd containers from the test images: the
+default scenario on every Debian release of tools/image/releases.txt, each under container and
+network names of its own, the others on the main test image ($CIM_NATS_TEST_IMAGE)."""
 import os
 import subprocess
 import time
 
 import pytest
+import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOLECULE_DIR = os.path.join(ROOT, "molecule")
 # Fast scenarios first, so a broken basic setup fails before the long ones run.
 ORDER = ["default", "package", "production", "cluster"]
+# The scenario that runs on every release (molecule/default/molecule.yml reads these names).
+PER_RELEASE = "default"
+
+
+def releases():
+    """The Debian releases the roles are tested on: [(version, codename)]."""
+    with open(os.path.join(ROOT, "tools", "image", "releases.txt")) as handle:
+        return [tuple(line.split()) for line in handle if line.strip() and not line.startswith("#")]
 
 
 def scenarios():
@@ -18,18 +29,43 @@ def scenarios():
     return sorted(found, key=lambda s: (ORDER.index(s) if s in ORDER else len(ORDER), s))
 
 
+def runs():
+    """(scenario, Debian version or None for the main test image), as pytest parameters."""
+    for scenario in scenarios():
+        if scenario == PER_RELEASE:
+            for version, codename in releases():
+                yield pytest.param(scenario, version, id=f"{scenario}-debian{version}-{codename}")
+        else:
+            yield pytest.param(scenario, None, id=scenario)
+
+
+def test_nats_server_claims_the_tested_releases():
+    """nats_server's Galaxy platforms are exactly the Debian releases its scenario runs on."""
+    with open(os.path.join(ROOT, "roles", "nats_server", "meta", "main.yml")) as handle:
+        platforms = yaml.safe_load(handle)["galaxy_info"]["platforms"]
+    assert platforms == [{"name": "Debian", "versions": [codename for _version, codename in releases()]}]
+    assert PER_RELEASE in scenarios()
+
+
 @pytest.mark.molecule
-@pytest.mark.parametrize("scenario", scenarios())
-def test_molecule_scenario(scenario):
-    log_path = os.path.join(ROOT, ".artifacts", f"molecule-{scenario}.log")
+@pytest.mark.parametrize("scenario,debian", list(runs()))
+def test_molecule_scenario(scenario, debian):
+    env = dict(os.environ)
+    name = scenario
+    if debian is not None:
+        name = f"{scenario}-debian{debian}"
+        env["CIM_NATS_TEST_IMAGE"] = f"cim-nats/debian{debian}-systemd:latest"
+        env["CIM_NATS_DEBIAN"] = debian
+        env["CIM_NATS_DEFAULT_NAME"] = f"cim-nats-{name}"
+    log_path = os.path.join(ROOT, ".artifacts", f"molecule-{name}.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     started = time.monotonic()
     with open(log_path, "w") as log:
-        result = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, stdout=log,
+        result = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, timeout=40 * 60, check=False)
     minutes = (time.monotonic() - started) / 60
-    print(f"molecule test -s {scenario}: exit {result.returncode} in {minutes:.1f} min (log {log_path})")
+    print(f"molecule test -s {scenario} ({name}): exit {result.returncode} in {minutes:.1f} min (log {log_path})")
     if result.returncode != 0:
         with open(log_path) as log:
             tail = log.read()[-12000:]
-        pytest.fail(f"molecule test -s {scenario} failed (full log: {log_path}):\n{tail}")
+        pytest.fail(f"molecule test -s {scenario} ({name}) failed (full log: {log_path}):\n{tail}")
