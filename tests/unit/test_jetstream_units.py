@@ -9,6 +9,7 @@ from ansible_collections.cim.nats.plugins.module_utils.units import (
     SECOND,
     UnitError,
     format_duration,
+    format_size,
     normalize_timestamp,
     parse_count,
     parse_duration,
@@ -122,3 +123,13 @@ def test_timestamps_compare_by_instant(text, canonical):
 def test_unreadable_timestamps(bad):
     with pytest.raises(UnitError):
         normalize_timestamp(bad)
+
+
+@pytest.mark.parametrize('nbytes, text', [
+    (0, '0 B'), (1023, '1023 B'), (1024, '1 KiB'), (1536, '1.5 KiB'), (10 << 20, '10 MiB'),
+    ((3 << 30) + (1 << 29), '3.5 GiB'), (1 << 60, '1024 PiB'),
+])
+def test_sizes_in_messages_read_as_the_options_are_written(nbytes, text):
+    assert format_size(nbytes) == text
+    if nbytes and text.split()[0].isdigit():
+        assert parse_size(text.replace(' ', '')) == nbytes
