@@ -89,8 +89,9 @@ options:
     description:
       - Make the bucket a read-only copy of the bucket O(mirror.name) (C(KV_) is added unless the name
         starts with it); use O(mirror.domain) for a bucket in another JetStream domain.
-      - As the server rules, a mirror can be removed (the bucket then takes its own subjects and
-        keeps its keys) but not added to an existing bucket nor changed.
+      - As the server rules, a mirror cannot be added to an existing bucket nor changed. It can be
+        removed, which promotes the bucket to take its own subjects; the values it copied stay
+        stored under the origin's keys, so the promoted bucket starts without keys of its own.
   sources:
     description:
       - Buckets whose keys are copied into this one; each source's keys are mapped onto this

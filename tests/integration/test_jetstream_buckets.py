@@ -216,6 +216,11 @@ def test_kv_mirror_and_sources(nats_plain, unique):
     # the server's rule: a mirror cannot change (removing it would promote the bucket)
     changed = kv(mirror, history=2, mirror={'name': other})
     assert changed['failed'] is True and 'a mirror can be removed' in changed['msg']
+    # left out, the mirror is removed: the bucket is promoted to one with its own subjects
+    promoted = kv(mirror, history=2)
+    assert promoted['action'] == 'update' and set(promoted['changes']) >= {'mirror', 'subjects'}
+    assert stream_config(nats_plain, 'KV_' + mirror)['subjects'] == ['$KV.%s.>' % mirror]
+    assert kv(mirror, history=2)['changed'] is False
 
     # sources are mapped onto this bucket's keys: a client reads them here
     sources = [{'name': origin}, {'name': other}]
