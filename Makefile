@@ -10,8 +10,8 @@ sandbox-down:   ## remove the sandbox containers and network
 test:           ## set everything up and run the whole test suite
 	tools/test.sh
 
-bench:          ## the JetStream reconcile benchmark (prints figures side by side)
-	tools/bootstrap.sh && . tools/env.sh && python benchmarks/jetstream_reconcile.py
+bench:          ## the benchmarks, side by side: no-change playbook runs on the sandbox, the JetStream reconcile
+	tools/bootstrap.sh && . tools/env.sh && python benchmarks/bench.py
 
 build:          ## build the collection tarball
 	. tools/env.sh && ansible-galaxy collection build --force
