@@ -34,8 +34,8 @@ description:
     O(prune_prefixes) and O(prune_names). Consumers are pruned only on declared streams, never
     ephemeral ones.
   - A stream, KV bucket or object store that holds messages is deleted only with an
-    acknowledgement, as a recreate is: a declared one with V(state=absent) needs
-    C(acknowledge_data_loss: true) in its item, a pruned one O(prune_acknowledge_data_loss=true).
+    acknowledgement, as a recreate is. A declared one with V(state=absent) needs
+    C(acknowledge_data_loss=true) in its item, a pruned one O(prune_acknowledge_data_loss=true).
     Without it that object is refused, so nothing is applied; an empty one is deleted as asked.
     Check mode and C(objects[].data_loss) say what each delete would destroy.
 author:
