@@ -23,3 +23,8 @@ ee:             ## render the execution environment's build context into .artifa
 
 sandbox-layout: ## put the seed's CIM event store on the sandbox (playbooks/jetstream.yml), print its status
 	tools/sandbox.sh layout
+
+.PHONY: docs
+
+docs:           ## build the docs site (antsibull-docs, Sphinx) into .artifacts/docs/html; fails on any broken doc
+	tools/bootstrap.sh && tests/docs/build_docs.sh
