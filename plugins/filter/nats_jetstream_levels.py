@@ -20,7 +20,6 @@ __metaclass__ = type
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.six import string_types
 
 # (first release, its JetStream API level), oldest first. A release before the first has level 0.
 API_LEVELS = (

@@ -106,10 +106,48 @@ class SystemClient(JetStreamClient):
                     led[(detail['account'], detail['stream'])] = detail
         return led
 
-    def remove(self, server):
-        """``$JS.API.SERVER.REMOVE`` for one server; False when it was not a member."""
-        answer = self.api('SERVER.REMOVE', {'peer': server}, allow_errors=(NOT_A_MEMBER,))  # 'peer' is the server name
-        return 'error' not in answer
+    def lead_elsewhere(self, avoid, timeout):
+        """Make sure the meta leader is none of ``avoid``: ask it to step down until the new one is
+        another server (a leader that removes itself may never answer). Returns the leader."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                leader = self.meta(wait=2)['leader']
+            except JetStreamUnavailableError:
+                leader = None  # an election is under way
+            if leader is not None and leader not in avoid:
+                return leader
+            if time.monotonic() >= deadline:
+                raise JetStreamUnavailableError(
+                    'the JetStream meta leader is still one of the servers to remove (%s) after %ss of step-downs'
+                    % (', '.join(sorted(avoid)), timeout))
+            if leader is not None:
+                try:
+                    self.api('META.LEADER.STEPDOWN', {})
+                except (JetStreamApiError, JetStreamUnavailableError):
+                    pass
+            time.sleep(1)
+
+    def remove(self, server, timeout):
+        """``$JS.API.SERVER.REMOVE`` for one server, until the meta leader no longer lists it.
+
+        The answer can be lost while the meta group changes, so what counts is the leader's view;
+        the request is sent again (at most three times) while the server is still listed.
+        """
+        for _attempt in range(3):
+            try:
+                self.api('SERVER.REMOVE', {'peer': server}, allow_errors=(NOT_A_MEMBER,))  # 'peer': the name
+            except JetStreamUnavailableError:
+                pass
+            deadline = time.monotonic() + timeout / 3.0
+            while time.monotonic() < deadline:
+                try:
+                    if server not in self.meta(wait=2)['peers']:
+                        return True
+                except JetStreamUnavailableError:
+                    pass
+                time.sleep(1)
+        return False
 
 
 def _stream_details(data):

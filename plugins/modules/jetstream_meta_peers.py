@@ -18,7 +18,8 @@ description:
     it forgets a dead server that was replaced under another name (an offline peer that is no
     member any more).
   - A server that is still running when it is removed turns JetStream off; its clients stay
-    connected until it is stopped.
+    connected until it is stopped. When the meta leader is one of the servers to remove, it is asked
+    to step down first, until another server leads.
   - Refuses, before any change, to remove a server that holds the only replica of a stream, or
     one whose streams have more replicas than the remaining servers, or to remove so many peers
     that the meta group would lose its majority, or to act while a server that stays is not current.
@@ -164,7 +165,11 @@ def main():
             if module.check_mode or not to_remove:
                 module.exit_json(**result)
             for server in to_remove:
-                client.remove(server)
+                client.lead_elsewhere(set(to_remove), timeout=60)
+                if not client.remove(server, timeout=60):
+                    result['peers_after'] = sorted(client.meta(wait=READ_WAIT)['peers'])
+                    module.fail_json(msg='%s is still in the JetStream meta group after three removal requests; check '
+                                         'the meta leader (its /jsz and log), then run again.' % server, **result)
                 short = wait_replaced(client, server, held.get(server, []), len(view['peers']), params['wait_timeout'])
                 if short:
                     result['peers_after'] = sorted(client.meta(wait=READ_WAIT)['peers'])

@@ -90,6 +90,16 @@ def _until(what, check, timeout=60):
     raise AssertionError('%s: not within %ss (last: %r)' % (what, timeout, last))
 
 
+def _placed_on(server, stream, names):
+    """The stream's placement when it is on exactly ``names``, all current; else None."""
+    placement = _placement(server, stream)
+    return placement if placement[0] == set(names) and placement[1] else None
+
+
+def _succeeded(result):
+    return None if result.get('failed') else result
+
+
 def _placement(server, stream):
     """(server names holding a replica, all current?, messages) of a stream."""
     info = _api(server, '$JS.API.STREAM.INFO.%s' % stream)
@@ -105,10 +115,14 @@ def cluster(tmp_path_factory):
     try:
         for index in range(1, 6):
             nodes.start(index, [peer for peer in range(1, 6) if peer != index])
-        _until('a meta leader with five current peers',
-               lambda: 'error' not in _api(nodes.any(), '$JS.API.INFO')
-               and len(run_module('jetstream_meta_peers', nodes.module_args(members=['n1', 'n2', 'n3', 'n4', 'n5']),
-                                  check=True).get('peers_before', [])) == 5)
+        everyone = ['n1', 'n2', 'n3', 'n4', 'n5']
+
+        def five_peers():
+            if 'error' in _api(nodes.any(), '$JS.API.INFO'):
+                return False
+            preview = run_module('jetstream_meta_peers', nodes.module_args(members=everyone), check=True)
+            return len(preview.get('peers_before', [])) == 5
+        _until('a meta leader with five current peers', five_peers)
         yield nodes
     finally:
         for server in list(nodes.servers.values()):
@@ -152,9 +166,8 @@ def test_shrink_refuses_then_moves_every_replica(cluster):
     result = run_module('jetstream_meta_peers', cluster.module_args(members=stay, remove=retire))
     assert not result.get('failed'), result.get('msg')
     assert result['removed'] == retire and result['peers_after'] == stay, result
-    names, current, messages = _until('EVENTS on the three that stay, all current',
-                                      lambda: (lambda p: p if p[0] == set(stay) and p[1] else None)(
-                                          _placement(cluster.servers[stay[0]], 'EVENTS')))
+    names, _current, messages = _until('EVENTS on the three that stay, all current',
+                                       lambda: _placed_on(cluster.servers[stay[0]], 'EVENTS', stay))
     assert messages == MESSAGES
     print('after 5 -> 3: EVENTS on %s, %d of %d messages' % (sorted(names), messages, MESSAGES))
 
@@ -177,11 +190,10 @@ def test_dead_server_replaced_under_a_new_name_is_forgotten(cluster):
     kept = run_module('jetstream_meta_peers', cluster.module_args(members=members), check=True)
     assert not kept.get('failed') and kept['removed'] == [] and dead in kept['peers_before'], kept
 
-    result = _until('the dead server forgotten', lambda: (lambda r: r if not r.get('failed') else None)(
+    result = _until('the dead server forgotten', lambda: _succeeded(
         run_module('jetstream_meta_peers', cluster.module_args(members=members, remove_stale=True))), timeout=90)
     assert result['removed'] == [dead] and result['peers_after'] == members, result
     assert result['streams'][dead] == ['CIM > EVENTS'], result
-    names, current, messages = _until('EVENTS re-placed onto n6, all current',
-                                      lambda: (lambda p: p if p[0] == set(members) and p[1] else None)(
-                                          _placement(cluster.servers['n6'], 'EVENTS')))
+    names, _current, messages = _until('EVENTS re-placed onto n6, all current',
+                                       lambda: _placed_on(cluster.servers['n6'], 'EVENTS', members))
     assert messages == MESSAGES
