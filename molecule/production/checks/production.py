@@ -378,7 +378,7 @@ async def main(settings_path, two_plays):
         assert names == sorted(stay) and all_current(meta, stay), f"meta group after the scale in: {names}"
         routes = {n: sorted(r["remote_name"] for r in s.monitor(n, "/routez").get("routes") or []) for n in stay}
         assert all(set(r) == set(stay) - {n} for n, r in routes.items()), f"routes after the scale in: {routes}"
-        stopped = d.adhoc(",".join(retire), "ansible.builtin.command", "systemctl is-enabled nats-server || true")
+        stopped = d.adhoc(",".join(retire), "ansible.builtin.shell", "systemctl is-enabled nats-server || true")
         states = {h: r.get("stdout", "").strip() for h, r in stopped.items()}
         assert set(states.values()) == {"disabled"}, f"nats-server on the retired hosts: {states}"
         placed, messages = await wait_until(lambda: stream_whole("RETIRED", stay, 100), timeout=60,
