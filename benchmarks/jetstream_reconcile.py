@@ -311,6 +311,7 @@ def main():
     if args.skip_loop:
         approaches = [a for a in approaches if a[1] != "loop"]
     started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = os.getloadavg()[0]
 
     workdir = tempfile.mkdtemp(prefix="cim-nats-bench-")
     samples, inner_samples, empty_runs, alone_runs, version = {}, {}, [], [], ""
@@ -349,7 +350,8 @@ def main():
              "" if args.repeat == 1 else "s"))
     print("run on %s; server: %s on loopback; floor window %d"
           % (started.strftime("%Y-%m-%d %H:%M UTC"), version, args.floor_window))
-    print("machine: %s" % machine())
+    print("machine: %s; load average %.1f before, %.1f after (other jobs on the same CPUs slow every figure)"
+          % (machine(), load_before, os.getloadavg()[0]))
     print("wall time of each whole process (start-up included), seconds%s:" % rounds)
     labels = [a[0] for a in approaches]
     header = "%-12s" % "run" + "".join("%12s" % lab for lab in labels)
