@@ -158,6 +158,13 @@ async def main(settings_path, two_plays):
                          f"{load_figures(publisher)}")
         return "; ".join(lines)
 
+    async def delete_stream(name):
+        nc = await s.connect("cim_admin")
+        try:
+            await nc.jetstream().delete_stream(name)
+        finally:
+            await nc.close()
+
     async def downgrade_refused_for_a_newer_feature():
         """A stream that needs JetStream API level 4 (batched publishing, 2.14) makes a downgrade
         to the release before (level 3) refused before any node restarts."""
@@ -178,11 +185,7 @@ async def main(settings_path, two_plays):
         assert not roll_order(out), f"restarted although refused: {roll_order(out)}"
         after = server_state(s)
         assert all(after[n][0] == before[n][0] for n in s.names), "a node restarted"
-        nc = await s.connect("cim_admin")
-        try:
-            await nc.jetstream().delete_stream("BATCHED")
-        finally:
-            await nc.close()
+        await delete_stream("BATCHED")
         return f"refused in {seconds:.0f} s, none restarted: {m.group(0)[:220]!r}"
 
     async def reload_under_load(label, check_served=None):
@@ -351,11 +354,7 @@ async def main(settings_path, two_plays):
         assert server_state(s) == before, "a server restarted or reloaded"
         _, names, _ = meta_peers()
         assert names == sorted(s.names), f"the meta group changed: {names}"
-        nc = await s.connect("cim_admin")
-        try:
-            await nc.jetstream().delete_stream("SOLO")
-        finally:
-            await nc.close()
+        await delete_stream("SOLO")
         return f"refused in {seconds:.0f} s naming SOLO on {holder}; changed=0, servers untouched, meta group of {len(names)}"
 
     async def scale_in_to_three():
