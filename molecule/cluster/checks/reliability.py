@@ -165,7 +165,9 @@ class Publisher:
             lame_duck_mode_cb=lame_duck)
         await event("connected to")
         js = self.nc.jetstream()
-        number = 0
+        # Numbers (and message ids) of this publisher only: a later publisher on the same stream
+        # must neither be deduplicated against this one nor count as its duplicates.
+        number = time.time_ns() // 1_000_000 * 1_000_000
         last_ack = time.monotonic()
         while not self.stop.is_set():
             number += 1
