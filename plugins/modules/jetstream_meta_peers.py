@@ -147,8 +147,8 @@ def main():
         with SystemClient(resolve_connection(params)) as client:
             view = client.meta(wait=READ_WAIT)
             result['peers_before'] = result['peers_after'] = sorted(view['peers'])
-            running = [name for name in params['remove'] if name in view['peers'] and not view['peers'][name]['offline']]
-            held = client.streams_on(running, wait=READ_WAIT)
+            # Every server to remove that still answers says what it holds, however the leader sees it.
+            held = client.streams_on([name for name in params['remove'] if name in view['peers']], wait=READ_WAIT)
             to_remove, refusals = plan(view, params['members'], params['remove'], params['remove_stale'], held)
             # What an offline server held, the leaders of those streams can tell (not its R1 streams).
             if [server for server in to_remove if server not in held]:
