@@ -27,7 +27,7 @@ from ansible_collections.cim.nats.plugins.module_utils.connection import (
 JSZ_PING = '$SYS.REQ.SERVER.PING.JSZ'
 # JSClusterServerNotMemberErr: the server is already out of the meta group.
 NOT_A_MEMBER = 10044
-# Seconds without a word from a peer that is not current before it counts as offline.
+# Seconds without a word from a peer before it counts as offline.
 SILENT_FOR = 10
 
 
@@ -80,9 +80,10 @@ class SystemClient(JetStreamClient):
         cluster = data.get('meta_cluster') or {}
         peers = {leader: {'current': True, 'offline': False, 'id': cluster.get('peer', '')}}
         for replica in cluster.get('replicas') or []:
-            # A server that was killed is flagged offline only once the leader gives up on it;
-            # until then it is not current and silent ('active': nanoseconds since it was heard).
-            silent = not replica.get('current') and (replica.get('active') or 0) >= SILENT_FOR * 1e9
+            # A server that was killed is flagged offline only once the leader gives up on it, and
+            # can look current while the group has nothing new; it is silent ('active': nanoseconds
+            # since the leader heard from it).
+            silent = (replica.get('active') or 0) >= SILENT_FOR * 1e9
             peers[replica['name']] = {'current': bool(replica.get('current')),
                                       'offline': bool(replica.get('offline')) or silent,
                                       'id': replica.get('peer', '')}

@@ -48,6 +48,13 @@ class Cluster:
     def stop(self, name):
         self.servers.pop(name).stop()
 
+    def kill(self, name):
+        """A server that dies: no shutdown, no word to the others."""
+        server = self.servers.pop(name)
+        server.process.kill()
+        server.process.wait()
+        server.log.close()
+
     def any(self):
         return next(iter(self.servers.values()))
 
@@ -178,14 +185,17 @@ def test_shrink_refuses_then_moves_every_replica(cluster):
 
 
 def test_dead_server_replaced_under_a_new_name_is_forgotten(cluster):
-    # One of the three dies; n6 takes its place (routes to the two that live).
+    # One of the three dies (killed); n6 takes its place (routes to the two that live).
     dead, living = cluster.stay[2], cluster.stay[:2]
-    cluster.stop(dead)
+    cluster.kill(dead)
     cluster.start(6, [int(name[1:]) for name in living])
     members = living + ['n6']
     _until('n6 current in the meta group',
            lambda: 'n6' in run_module('jetstream_meta_peers', cluster.module_args(members=members + [dead]),
                                       check=True).get('peers_before', []))
+    # Killed, it says nothing to anyone: it counts as offline once it has been silent for a while.
+    _until('the killed server counts as offline', lambda: run_module(
+        'jetstream_meta_peers', cluster.module_args(members=members, remove_stale=True), check=True).get('removed') == [dead])
     # Without remove_stale, the dead peer stays (nothing to do).
     kept = run_module('jetstream_meta_peers', cluster.module_args(members=members), check=True)
     assert not kept.get('failed') and kept['removed'] == [] and dead in kept['peers_before'], kept
