@@ -138,8 +138,7 @@ def cluster(tmp_path_factory):
 
 def test_shrink_refuses_then_moves_every_replica(cluster):
     # An R1 stream on one of the servers to retire: refused, nothing removed.
-    _api(cluster.any(), '$JS.API.STREAM.CREATE.SOLO', {'name': 'SOLO', 'subjects': ['solo.>'], 'num_replicas': 1,
-                                                        'placement': {}})
+    _api(cluster.any(), '$JS.API.STREAM.CREATE.SOLO', {'name': 'SOLO', 'subjects': ['solo.>'], 'num_replicas': 1})
     holder = _until('the R1 stream has a leader', lambda: _api(cluster.any(), '$JS.API.STREAM.INFO.SOLO')['cluster'].get('leader'))
     others = [name for name in ['n1', 'n2', 'n3', 'n4', 'n5'] if name != holder]
     result = run_module('jetstream_meta_peers', cluster.module_args(members=others[:3], remove=[holder, others[3]]))

@@ -21,14 +21,14 @@ def test_retire_two_of_five_with_r3_streams():
 
 def test_only_replica_and_too_many_replicas_are_refused():
     _removed, refusals = plan(view(n1='ok', n2='ok', n3='ok', n4='ok', n5='ok'), ['n1', 'n2', 'n3'], ['n4', 'n5'], False,
-                       {'n4': [stream('SOLO', 1)], 'n5': [stream('WIDE', 5)]})
+                              {'n4': [stream('SOLO', 1)], 'n5': [stream('WIDE', 5)]})
     assert any('stream CIM > SOLO has its only replica on n4' in r for r in refusals)
     assert any('stream CIM > WIDE has 5 replicas, but only 3 servers would remain' in r for r in refusals)
 
 
 def test_a_majority_must_stay():
     _removed, refusals = plan(view(n1='ok', n2='ok', n3='ok', n4='ok', n5='ok', n6='ok', n7='ok'),
-                       ['n1', 'n2', 'n3'], ['n4', 'n5', 'n6', 'n7'], False, {})
+                              ['n1', 'n2', 'n3'], ['n4', 'n5', 'n6', 'n7'], False, {})
     assert any('fewer than a majority' in r for r in refusals)
 
 
