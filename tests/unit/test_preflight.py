@@ -54,6 +54,17 @@ def failures(results):
             if status in ("failed", "fatal")}
 
 
+def assert_only_check_failed(run, check, words):
+    """The run stopped at the one check `check`, whose message holds every one of `words`."""
+    code, results, output = run
+    assert code != 0, output
+    failed = failures(results)
+    assert {label for label, _message in failed} == {check}, output
+    for _label, message in failed:
+        for word in words:
+            assert word in message, message
+
+
 SYSTEM_ACCOUNT_WITH_JETSTREAM = {"SYS": {"jetstream": True, "users": [{"user": "sys", "password": "p"}]},
                                  "APP": {"jetstream": True, "users": [{"user": "app", "password": "p"}]}}
 
@@ -109,13 +120,7 @@ BAD_INPUT = [
 @pytest.mark.parametrize("playbook, extra, host_vars, check, words",
                          [case[1:] for case in BAD_INPUT], ids=[case[0] for case in BAD_INPUT])
 def test_bad_input_fails_the_one_check_that_names_it(tmp_path, playbook, extra, host_vars, check, words):
-    code, results, output = run_play(playbook, tmp_path, extra, host_vars)
-    assert code != 0, output
-    failed = failures(results)
-    assert {label for label, _message in failed} == {check}, output
-    for _label, message in failed:
-        for word in words:
-            assert word in message, message
+    assert_only_check_failed(run_play(playbook, tmp_path, extra, host_vars), check, words)
 
 
 SYSTEM_ACCOUNT = [{"nats_cluster_accounts": {"SYS": {"users": [{"user": "sys", "password": "p"}]}},
@@ -133,13 +138,7 @@ def retiring(*hosts):
     (SYSTEM_ACCOUNT, retiring("n3"), "retire group apart", ["n3 is in both nats_cluster_group 'nats'"]),
 ], ids=["a majority at once", "without a system account", "in both groups"])
 def test_scale_in_is_refused_before_any_host_is_touched(tmp_path, extra, groups, check, words):
-    code, results, output = run_play("cluster.yml", tmp_path, extra, groups=groups)
-    assert code != 0, output
-    failed = failures(results)
-    assert {label for label, _message in failed} == {check}, output
-    for _label, message in failed:
-        for word in words:
-            assert word in message, message
+    assert_only_check_failed(run_play("cluster.yml", tmp_path, extra, groups=groups), check, words)
 
 
 @pytest.mark.parametrize("playbook, extra", [

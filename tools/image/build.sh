@@ -14,6 +14,7 @@ image=cim-nats/debian$version-systemd:latest
 mirror=${CIM_NATS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 recipe_hash=$( (cat "$here/build.sh" "$here/packages.txt"; echo "$suite") | sha256sum | cut -c1-16)
+# No such image yet: empty, so it is built below.
 current=$(docker image inspect -f '{{ index .Config.Labels "cim.nats.recipe" }}' "$image" 2>/dev/null || true)
 if [ "$current" = "$recipe_hash" ]; then
   echo "test image $image is up to date (recipe $recipe_hash)"
