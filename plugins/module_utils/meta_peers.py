@@ -87,6 +87,14 @@ class SystemClient(JetStreamClient):
             peers[replica['name']] = {'current': bool(replica.get('current')),
                                       'offline': bool(replica.get('offline')) or silent,
                                       'id': replica.get('peer', '')}
+        # A leader elected after a server died never heard from it ('active' stays 0), and the
+        # server is flagged offline only much later: a peer that is not current counts as offline
+        # when it does not answer the ping every running server answers.
+        doubtful = [name for name, peer in peers.items() if not peer['current'] and not peer['offline']]
+        if doubtful:
+            running = self.jsz({}, len(peers), wait)
+            for name in doubtful:
+                peers[name]['offline'] = name not in running
         return {'leader': leader, 'peers': peers}
 
     def streams_on(self, servers, wait):

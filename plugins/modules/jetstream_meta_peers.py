@@ -103,6 +103,11 @@ streams:
   returned: always
   type: dict
   sample: {"nats4": ["CIM > CIM_EVENTS", "CIM > GRAPH_EVENTS"]}
+leader:
+  description: The meta leader that answered first (the one that judged the plan).
+  returned: always
+  type: str
+  sample: nats2
 peers_before:
   description: The meta group's peers before, as the meta leader reported them.
   returned: always
@@ -142,10 +147,11 @@ def main():
         **module_kwargs())
     require_nats(module)
     params = module.params
-    result = dict(changed=False, removed=[], streams={}, peers_before=[], peers_after=[])
+    result = dict(changed=False, removed=[], streams={}, leader='', peers_before=[], peers_after=[])
     try:
         with SystemClient(resolve_connection(params)) as client:
             view = client.meta(wait=READ_WAIT)
+            result['leader'] = view['leader']
             result['peers_before'] = result['peers_after'] = sorted(view['peers'])
             # Every server to remove that still answers says what it holds, however the leader sees it.
             held = client.streams_on([name for name in params['remove'] if name in view['peers']], wait=READ_WAIT)

@@ -67,5 +67,18 @@ def test_molecule_scenario(scenario, debian):
     print(f"molecule test -s {scenario} ({name}): exit {result.returncode} in {minutes:.1f} min (log {log_path})")
     if result.returncode != 0:
         with open(log_path) as log:
-            tail = log.read()[-12000:]
-        pytest.fail(f"molecule test -s {scenario} ({name}) failed (full log: {log_path}):\n{tail}")
+            text = log.read()
+        pytest.fail(f"molecule test -s {scenario} ({name}) failed (full log: {log_path}):\n"
+                    f"{_failures(text)}\n[...]\n{text[-6000:]}")
+
+
+def _failures(text):
+    """The lines of a Molecule log that say what failed (fatal tasks, failed claims), with the
+    task names before them: what the CI output must show even when the tail is all teardown."""
+    lines = text.splitlines()
+    marks = [i for i, line in enumerate(lines) if "fatal:" in line or "FAILED!" in line or "- 'FAIL" in line]
+    picked = []
+    for i in marks[:8]:
+        picked.extend(lines[max(0, i - 4):i + 12])
+        picked.append("--")
+    return "\n".join(picked)[:8000] or "(no fatal task found in the log)"
