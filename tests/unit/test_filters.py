@@ -672,6 +672,11 @@ USERS = [{"user": "u", "password": "p"}, {"user": "callout", "password": "p"}]
 ISSUER = "ABJHLOVMPA4CI6R5KLNGOB4GSLNIY7IOUPAJC4YFNDLQVIOBYQGUWVLA"
 MQTT = {"server_name": "m", "jetstream": {}, "mqtt": {"port": "FREE"}}
 LEAF = {"leafnodes": {"port": "FREE"}}
+# The listeners the role types (gateway, leaf nodes, websocket, MQTT), with the node's TLS files.
+GATEWAY = {"gateway": {"name": "g", "port": "FREE", "tls": TLS}}
+LEAF_TLS = {"leafnodes": {"port": "FREE", "tls": TLS}}
+WEBSOCKET = {"websocket": {"port": "FREE", "tls": TLS}}
+MQTT_TLS = {"server_name": "m", "jetstream": {}, "mqtt": {"port": "FREE", "tls": TLS}}
 CASES = [
     ("server_name", {}, {"server_name": "other"}),
     ("host", {}, {"host": "127.0.0.1"}),
@@ -725,6 +730,21 @@ CASES = [
      {"authorization": {"users": USERS, "auth_callout": {"issuer": ISSUER, "auth_users": ["callout"]}}}),
     ("extra_leafnode_remote_added", LEAF,
      {"leafnodes": {"port": "FREE", "remotes": [{"url": "nats-leaf://127.0.0.1:1"}]}}),
+    ("server_tags_changed", {"server_tags": ["az:1"]}, {"server_tags": ["az:2", "region:east"]}),
+    ("js_unique_tag", {"jetstream": {}, "server_tags": ["az:1"]},
+     {"jetstream": {"unique_tag": "az:"}, "server_tags": ["az:1"]}),
+    ("gateway_on", {}, GATEWAY),
+    ("gateway_tls_verify", GATEWAY, {"gateway": dict(GATEWAY["gateway"], tls=dict(TLS, verify=True))}),
+    ("gateway_remote_added", GATEWAY,
+     {"gateway": dict(GATEWAY["gateway"], gateways=[{"name": "h", "urls": ["nats://u:p@127.0.0.1:1"]}])}),
+    ("gateway_authorization", GATEWAY,
+     {"gateway": dict(GATEWAY["gateway"], authorization={"user": "u", "password": "p"})}),
+    ("leafnodes_tls_verify", LEAF_TLS, {"leafnodes": dict(LEAF_TLS["leafnodes"], tls=dict(TLS, verify=True))}),
+    ("leafnodes_users", LEAF_TLS,
+     {"leafnodes": dict(LEAF_TLS["leafnodes"], authorization={"users": [{"user": "u", "password": "p"}]})}),
+    ("websocket_tls_changed", WEBSOCKET, {"websocket": dict(WEBSOCKET["websocket"], tls=dict(TLS, verify=True))}),
+    ("websocket_compression", WEBSOCKET, {"websocket": dict(WEBSOCKET["websocket"], compression=True)}),
+    ("mqtt_tls_verify", MQTT_TLS, dict(MQTT_TLS, mqtt=dict(MQTT_TLS["mqtt"], tls=dict(TLS, verify=True)))),
 ]
 # Reloadable for the server, restarted by the role on purpose (vars/main.yml says why).
 CONSERVATIVE = {"cluster_name", "jetstream_off", "jetstream_on"}
@@ -734,14 +754,17 @@ RELEASE_DEPENDENT = ["js_limits_up", "extra_leafnode_remote_added"]
 
 def _materialise(config, tmp_path, tls_files, ports):
     config = copy.deepcopy(config)
-    if config.get("tls", {}).get("cert_file") == "CERT":
-        config["tls"].update(cert_file=tls_files["cert.pem"], key_file=tls_files["key.pem"])
+    for block in [config] + [config[name] for name in ("gateway", "leafnodes", "websocket", "mqtt") if name in config]:
+        if block.get("tls", {}).get("cert_file") == "CERT":
+            block["tls"] = dict(block["tls"], cert_file=tls_files["cert.pem"], key_file=tls_files["key.pem"])
+            if block["tls"].get("verify"):
+                block["tls"]["ca_file"] = tls_files["ca.pem"]
     if "jetstream" in config and config["jetstream"].get("store_dir") == "OTHER":
         config["jetstream"]["store_dir"] = str(tmp_path / "other-js")
     if "cluster" in config:
         port = config["cluster"]["port"]
         config["cluster"]["port"] = ports["OTHER"] if port == "OTHER" else ports["FREE"]
-    for block in ("mqtt", "websocket", "leafnodes"):
+    for block in ("mqtt", "websocket", "leafnodes", "gateway"):
         if block in config:
             config[block]["port"] = ports[config[block]["port"]]
     return config
