@@ -10,7 +10,9 @@ reconcile:
   fills in, express durations in nanoseconds, drop server-written ``_nats.*`` metadata and put
   lists in a canonical order, so two configs compare equal exactly when the server would
   treat them alike;
-* ``STREAM_FIELDS`` / ``CONSUMER_FIELDS`` classify every field by the server's update rules;
+* the fields themselves, with their update rules and releases, are declared once in
+  ``jetstream_fields`` (``STREAM_FIELDS``, ``CONSUMER_FIELDS``); the canonical form of each
+  field and the refusals derive from those declarations;
 * ``plan_stream`` / ``plan_consumer`` compare a desired config with the server's and decide
   create, update, none, refuse, recreate or delete, listing each changed field with its old and
   new value and, when refusing, why and what to do;
@@ -28,6 +30,12 @@ import copy
 import json
 import re
 
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_fields import (
+    CONSUMER_FIELDS,
+    STREAM_FIELDS,
+    TURN_ON_ONLY,
+    Field,
+)
 from ansible_collections.cim.nats.plugins.module_utils.units import (
     MINUTE,
     SECOND,
@@ -36,15 +44,10 @@ from ansible_collections.cim.nats.plugins.module_utils.units import (
     normalize_timestamp,
 )
 
-# ---------------------------------------------------------------------------------------------
-# Field rules
-# ---------------------------------------------------------------------------------------------
-UPDATABLE = 'updatable'
-IMMUTABLE = 'immutable'
-TURN_ON_ONLY = 'turn_on_only'
-CONDITIONAL = 'conditional'
 
-
+# ---------------------------------------------------------------------------------------------
+# Markers, errors, releases
+# ---------------------------------------------------------------------------------------------
 class KeepCurrent:
     """Marker for a field the caller does not manage: the server's current value is kept."""
 
@@ -57,30 +60,6 @@ KEEP = KeepCurrent()
 
 class ModelError(ValueError):
     """A desired configuration that is invalid before the server is even asked."""
-
-
-class Field:
-    """One configuration field: its JSON name, how it is compared, whether it can change, and
-    from which nats-server release.
-
-    ``since`` is the first release that knows the field (older servers silently drop it, so
-    setting it there is refused); ``update_since`` the first release that can change it after
-    creation (before, a change is refused as if the field were immutable); ``values_since``
-    maps a value (``ack_policy: flow_control``) and ``keys_since`` a key of a dict field, or of
-    the dicts of a list field (``placement.preferred``, ``sources[].consumer``), to the release
-    that brought it.
-    """
-
-    def __init__(self, name, kind, rule=UPDATABLE, why=None, since=None, update_since=None, values_since=None,
-                 keys_since=None):
-        self.name = name
-        self.kind = kind
-        self.rule = rule
-        self.why = why
-        self.since = since
-        self.update_since = update_since
-        self.values_since = values_since or {}
-        self.keys_since = keys_since or {}
 
 
 def parse_version(text):
@@ -98,102 +77,6 @@ def format_version(version):
     """``(2, 12, 5)`` -> ``'2.12.5'``."""
     return '.'.join(str(part) for part in version)
 
-
-def _fields(*fields):
-    return dict((field.name, field) for field in fields)
-
-
-STREAM_FIELDS = _fields(
-    Field('name', 'str', IMMUTABLE, 'the name identifies the stream'),
-    Field('description', 'str'),
-    Field('subjects', 'subjects'),
-    Field('retention', 'str', CONDITIONAL, 'retention can change between limits and interest, never to or from workqueue'),
-    Field('max_consumers', 'limit', update_since=(2, 12, 5)),
-    Field('max_msgs', 'limit'),
-    Field('max_bytes', 'limit'),
-    Field('max_age', 'duration'),
-    Field('max_msgs_per_subject', 'limit'),
-    Field('max_msg_size', 'limit'),
-    Field('discard', 'str'),
-    Field('discard_new_per_subject', 'bool'),
-    Field('storage', 'str', IMMUTABLE, 'the storage type is fixed when the stream is created'),
-    Field('num_replicas', 'int'),
-    Field('no_ack', 'bool'),
-    Field('duplicate_window', 'duration'),
-    Field('placement', 'placement', keys_since={'preferred': (2, 11, 0)}),
-    Field('mirror', 'source', CONDITIONAL, 'a mirror can be removed (promoting the stream) but not added or changed',
-          keys_since={'consumer': (2, 14, 0)}),
-    Field('sources', 'sources', keys_since={'consumer': (2, 14, 0)}),
-    Field('compression', 'str'),
-    Field('first_seq', 'int', IMMUTABLE, 'the first sequence only applies when the stream is created'),
-    Field('subject_transform', 'transform'),
-    Field('republish', 'republish'),
-    Field('allow_direct', 'bool'),
-    Field('mirror_direct', 'bool'),
-    Field('sealed', 'bool', TURN_ON_ONLY, 'a sealed stream can never be unsealed'),
-    Field('deny_delete', 'bool', TURN_ON_ONLY, 'deny_delete can be turned on, never off'),
-    Field('deny_purge', 'bool', TURN_ON_ONLY, 'deny_purge can be turned on, never off'),
-    Field('allow_rollup_hdrs', 'bool'),
-    Field('consumer_limits', 'consumer_limits'),
-    Field('allow_msg_ttl', 'bool', TURN_ON_ONLY, 'per-message TTLs can be turned on, never off', since=(2, 11, 0),
-          update_since=(2, 11, 2)),
-    Field('subject_delete_marker_ttl', 'duration', since=(2, 11, 0)),
-    Field('allow_msg_counter', 'bool', IMMUTABLE, 'a counter stream stays one, and a stream never becomes one',
-          since=(2, 12, 0)),
-    Field('allow_atomic', 'bool', since=(2, 12, 0)),
-    Field('allow_msg_schedules', 'bool', TURN_ON_ONLY, 'message schedules can be turned on, never off',
-          since=(2, 12, 0)),
-    Field('persist_mode', 'str', IMMUTABLE, 'the persist mode is fixed when the stream is created', since=(2, 12, 0)),
-    Field('allow_batched', 'bool', since=(2, 14, 0)),
-    Field('metadata', 'metadata'),
-)
-
-CONSUMER_FIELDS = _fields(
-    Field('name', 'str', IMMUTABLE, 'the name identifies the consumer'),
-    Field('durable_name', 'str', IMMUTABLE, 'the name identifies the consumer'),
-    Field('description', 'str'),
-    Field('deliver_policy', 'str', IMMUTABLE, 'the deliver policy is fixed when the consumer is created'),
-    Field('opt_start_seq', 'int', IMMUTABLE, 'the start sequence is fixed when the consumer is created'),
-    Field('opt_start_time', 'time', IMMUTABLE, 'the start time is fixed when the consumer is created'),
-    Field('ack_policy', 'str', IMMUTABLE, 'the ack policy is fixed when the consumer is created',
-          values_since={'flow_control': (2, 14, 0)}),
-    Field('ack_wait', 'duration'),
-    Field('max_deliver', 'limit'),
-    Field('backoff', 'durations'),
-    Field('filter_subject', 'str'),
-    Field('filter_subjects', 'list'),
-    Field('replay_policy', 'str', IMMUTABLE, 'the replay policy is fixed when the consumer is created'),
-    Field('rate_limit_bps', 'int'),
-    Field('sample_freq', 'str'),
-    Field('max_waiting', 'int', IMMUTABLE, 'max_waiting is fixed when the consumer is created'),
-    Field('max_ack_pending', 'int'),
-    Field('flow_control', 'bool', IMMUTABLE, 'flow control is fixed when the consumer is created'),
-    Field('headers_only', 'bool'),
-    Field('max_batch', 'int'),
-    Field('max_expires', 'duration'),
-    Field('max_bytes', 'int'),
-    Field('deliver_subject', 'str', CONDITIONAL, 'a pull consumer cannot become a push consumer nor the reverse'),
-    Field('deliver_group', 'str'),
-    Field('idle_heartbeat', 'duration', IMMUTABLE, 'the idle heartbeat is fixed when the consumer is created'),
-    Field('inactive_threshold', 'duration'),
-    Field('num_replicas', 'int'),
-    Field('mem_storage', 'bool', IMMUTABLE, 'the storage type is fixed when the consumer is created'),
-    Field('metadata', 'metadata'),
-    Field('priority_policy', 'str', since=(2, 11, 0), values_since={'prioritized': (2, 12, 0)}),
-    Field('priority_groups', 'list', since=(2, 11, 0)),
-    Field('priority_timeout', 'duration', since=(2, 11, 0)),
-    Field('pause_until', 'time', since=(2, 11, 0)),
-)
-
-STREAM_RETENTIONS = ('limits', 'interest', 'workqueue')
-STREAM_STORAGES = ('file', 'memory')
-STREAM_DISCARDS = ('old', 'new')
-STREAM_COMPRESSIONS = ('none', 's2')
-STREAM_PERSIST_MODES = ('default', 'async')
-CONSUMER_DELIVER_POLICIES = ('all', 'last', 'new', 'by_start_sequence', 'by_start_time', 'last_per_subject')
-CONSUMER_ACK_POLICIES = ('explicit', 'none', 'all', 'flow_control')
-CONSUMER_PRIORITY_POLICIES = ('none', 'overflow', 'pinned_client', 'prioritized')
-CONSUMER_REPLAY_POLICIES = ('instant', 'original')
 
 # Server constants (nats-server server/stream.go, server/consumer.go, server/jetstream_api.go).
 DEFAULT_DUPLICATE_WINDOW = 2 * MINUTE
@@ -298,6 +181,47 @@ def _consumer_limits(value):
             'max_ack_pending': _int(value.get('max_ack_pending'))}
 
 
+def _text(field, value):
+    return value or field.server_default or ''
+
+
+def _number(field, value):
+    number = _int(value)
+    if field.minimum is not None:
+        number = max(number, field.minimum)
+    return number or field.server_default or 0
+
+
+def _sources(value):
+    return sorted((_source(s) for s in value or [] if s), key=_sort_key)
+
+
+# The canonical form of a field, by its kind (``jetstream_fields``): what the server stores.
+_CANONICAL_FORMS = {
+    'str': _text,
+    'int': _number,
+    'duration': _number,
+    'limit': lambda field, value: _limit(value),
+    'bool': lambda field, value: bool(value),
+    'time': lambda field, value: normalize_timestamp(value),
+    'list': lambda field, value: list(value or []),
+    'subjects': lambda field, value: sorted(set(value or [])),
+    'durations': lambda field, value: [int(d) for d in value or []],
+    'metadata': lambda field, value: _metadata(value),
+    'placement': lambda field, value: _placement(value),
+    'source': lambda field, value: _source(value),
+    'sources': lambda field, value: _sources(value),
+    'transform': lambda field, value: _transform(value),
+    'republish': lambda field, value: _republish(value),
+    'consumer_limits': lambda field, value: _consumer_limits(value),
+}
+
+
+def _canonical(fields, config):
+    """Every field of ``fields`` in its canonical form, each taken alone (``config`` without ``KEEP``)."""
+    return dict((name, _CANONICAL_FORMS[field.kind](field, config.get(name))) for name, field in fields.items())
+
+
 def _present(config):
     """The config without ``KEEP`` markers (a marker means "whatever the server has")."""
     return dict((k, v) for k, v in (config or {}).items() if v is not KEEP)
@@ -316,37 +240,11 @@ def normalize_stream_config(config, server_limits=None):
     the default window as the server does.
     """
     c = _present(config)
-    out = {}
-    out['name'] = c.get('name') or ''
-    out['description'] = c.get('description') or ''
-    out['retention'] = c.get('retention') or 'limits'
-    out['storage'] = c.get('storage') or 'file'
-    out['num_replicas'] = int(c.get('num_replicas') or 0) or 1
-    for key in ('max_consumers', 'max_msgs', 'max_bytes', 'max_msgs_per_subject', 'max_msg_size'):
-        out[key] = _limit(c.get(key))
-    out['max_age'] = _int(c.get('max_age'))
-    out['discard'] = c.get('discard') or 'old'
-    for key in ('discard_new_per_subject', 'no_ack', 'allow_direct', 'mirror_direct', 'sealed', 'deny_delete',
-                'deny_purge', 'allow_rollup_hdrs', 'allow_msg_ttl', 'allow_msg_counter', 'allow_atomic',
-                'allow_msg_schedules', 'allow_batched'):
-        out[key] = bool(c.get(key))
-    out['persist_mode'] = c.get('persist_mode') or 'default'
-    out['compression'] = c.get('compression') or 'none'
-    out['first_seq'] = _int(c.get('first_seq'))
-    out['placement'] = _placement(c.get('placement'))
-    out['mirror'] = _source(c.get('mirror'))
-    out['sources'] = sorted((_source(s) for s in c.get('sources') or [] if s), key=_sort_key)
-    out['subject_transform'] = _transform(c.get('subject_transform'))
-    out['republish'] = _republish(c.get('republish'))
-    out['consumer_limits'] = _consumer_limits(c.get('consumer_limits'))
-    out['subject_delete_marker_ttl'] = _int(c.get('subject_delete_marker_ttl'))
-    out['metadata'] = _metadata(c.get('metadata'))
-
+    out = _canonical(STREAM_FIELDS, c)
     sourcing = bool(out['mirror']) or bool(out['sources'])
-    out['subjects'] = sorted(set(c.get('subjects') or []))
     if not out['subjects'] and not sourcing and out['name']:
         out['subjects'] = [out['name']]
-    duplicates = _int(c.get('duplicate_window'))
+    duplicates = out['duplicate_window']
     if duplicates <= 0:
         duplicates = 0
         if not sourcing:
@@ -387,57 +285,31 @@ def normalize_consumer_config(config, stream_config=None, account_limits=None, s
     """
     c = _present(config)
     limits = _consumer_limits((stream_config or {}).get('consumer_limits'))
-    out = {}
+    out = _canonical(CONSUMER_FIELDS, c)
     name = c.get('durable_name') or c.get('name') or ''
     out['name'] = name
     out['durable_name'] = name
-    out['description'] = c.get('description') or ''
-    out['deliver_policy'] = c.get('deliver_policy') or 'all'
-    out['opt_start_seq'] = _int(c.get('opt_start_seq'))
-    out['opt_start_time'] = normalize_timestamp(c.get('opt_start_time'))
-    out['ack_policy'] = c.get('ack_policy') or 'none'
-    out['backoff'] = [int(d) for d in c.get('backoff') or []]
-    out['max_deliver'] = _limit(c.get('max_deliver'))
-    out['filter_subject'] = c.get('filter_subject') or ''
-    out['filter_subjects'] = list(c.get('filter_subjects') or [])
-    out['replay_policy'] = c.get('replay_policy') or 'instant'
-    out['rate_limit_bps'] = _int(c.get('rate_limit_bps'))
-    out['sample_freq'] = (c.get('sample_freq') or '').strip()
-    out['flow_control'] = bool(c.get('flow_control'))
-    out['headers_only'] = bool(c.get('headers_only'))
-    out['max_batch'] = max(_int(c.get('max_batch')), 0)
-    out['max_expires'] = max(_int(c.get('max_expires')), 0)
-    out['deliver_subject'] = c.get('deliver_subject') or ''
-    out['deliver_group'] = c.get('deliver_group') or ''
-    out['idle_heartbeat'] = max(_int(c.get('idle_heartbeat')), 0)
-    out['num_replicas'] = _int(c.get('num_replicas'))
-    out['mem_storage'] = bool(c.get('mem_storage'))
-    out['metadata'] = _metadata(c.get('metadata'))
-    out['max_bytes'] = max(_int(c.get('max_bytes')), 0)
-    out['priority_policy'] = c.get('priority_policy') or 'none'
-    out['priority_groups'] = list(c.get('priority_groups') or [])
-    out['priority_timeout'] = max(_int(c.get('priority_timeout')), 0)
+    out['sample_freq'] = out['sample_freq'].strip()
     if out['priority_policy'] == 'pinned_client' and not out['priority_timeout']:
         out['priority_timeout'] = DEFAULT_PRIORITY_TIMEOUT
-    out['pause_until'] = normalize_timestamp(c.get('pause_until'))
     if out['ack_policy'] == 'flow_control':
         # What the server sets for this policy (server/consumer.go setConsumerConfigDefaults).
         out['flow_control'] = True
         out['idle_heartbeat'] = FLOW_CONTROL_HEARTBEAT
 
-    max_waiting = max(_int(c.get('max_waiting')), 0)
+    max_waiting = out['max_waiting']
     if max_waiting == 0 and not out['deliver_subject']:
         max_waiting = DEFAULT_MAX_WAITING
     out['max_waiting'] = max_waiting
 
-    ack_wait = _int(c.get('ack_wait'))
+    ack_wait = out['ack_wait']
     if out['backoff']:
         ack_wait = out['backoff'][0]
     elif ack_wait <= 0 and out['ack_policy'] in ('explicit', 'all'):
         ack_wait = DEFAULT_ACK_WAIT
     out['ack_wait'] = max(ack_wait, 0)
 
-    max_ack_pending = _int(c.get('max_ack_pending'))
+    max_ack_pending = out['max_ack_pending']
     if max_ack_pending < -1:
         max_ack_pending = -1
     if max_ack_pending == 0:
@@ -450,7 +322,7 @@ def normalize_consumer_config(config, stream_config=None, account_limits=None, s
                 max_ack_pending = cap
     out['max_ack_pending'] = max_ack_pending
 
-    out['inactive_threshold'] = max(_int(c.get('inactive_threshold')), 0) or limits['inactive_threshold']
+    out['inactive_threshold'] = out['inactive_threshold'] or limits['inactive_threshold']
     batch_cap = _int((server_limits or {}).get('max_request_batch'))
     if not out['deliver_subject'] and out['max_batch'] == 0 and batch_cap > 0:
         out['max_batch'] = batch_cap
@@ -728,23 +600,15 @@ def describe_value(field, value):
     return str(value)
 
 
+def field_refusals(fields, changes):
+    """The changes the server refuses by each field's own update rule: ``[{field, old, new, why}]``."""
+    return [{'field': name, 'old': change['old'], 'new': change['new'], 'why': fields[name].why}
+            for name, change in sorted(changes.items()) if fields[name].refuses(change['old'], change['new'])]
+
+
 def stream_refusals(before, after, changes):
     """Return the changes a stream update would be refused for: ``[{field, old, new, why}]``."""
-    refused = []
-    for name, change in sorted(changes.items()):
-        field = STREAM_FIELDS[name]
-        old, new = change['old'], change['new']
-        why = None
-        if field.rule == IMMUTABLE:
-            why = field.why
-        elif field.rule == TURN_ON_ONLY and old and not new:
-            why = field.why
-        elif name == 'retention' and 'workqueue' in (old, new):
-            why = field.why
-        elif name == 'mirror' and new is not None:
-            why = field.why
-        if why:
-            refused.append({'field': name, 'old': old, 'new': new, 'why': why})
+    refused = field_refusals(STREAM_FIELDS, changes)
     if 'placement' in changes and 'num_replicas' in changes and after.get('placement') is not None:
         refused.append({'field': 'placement', 'old': changes['placement']['old'], 'new': changes['placement']['new'],
                         'why': 'a stream cannot move (placement) and scale (num_replicas) in one update; '
@@ -754,18 +618,7 @@ def stream_refusals(before, after, changes):
 
 def consumer_refusals(before, after, changes):
     """Return the changes a consumer update would be refused for: ``[{field, old, new, why}]``."""
-    refused = []
-    for name, change in sorted(changes.items()):
-        field = CONSUMER_FIELDS[name]
-        old, new = change['old'], change['new']
-        why = None
-        if field.rule == IMMUTABLE:
-            why = field.why
-        elif name == 'deliver_subject' and (not old or not new):
-            why = 'a pull consumer cannot become a push consumer nor the reverse'
-        if why:
-            refused.append({'field': name, 'old': old, 'new': new, 'why': why})
-    return refused
+    return field_refusals(CONSUMER_FIELDS, changes)
 
 
 def _needs(subject, since, version):

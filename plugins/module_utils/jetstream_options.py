@@ -14,18 +14,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_fields import (
+    COUNT,
+    DURATION,
+    KIND_FIELDS,
+    SIZE,
+    TIMESTAMP,
+)
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
-    CONSUMER_ACK_POLICIES,
-    CONSUMER_DELIVER_POLICIES,
-    CONSUMER_PRIORITY_POLICIES,
-    CONSUMER_REPLAY_POLICIES,
     KEEP,
     ModelError,
-    STREAM_COMPRESSIONS,
-    STREAM_DISCARDS,
-    STREAM_PERSIST_MODES,
-    STREAM_RETENTIONS,
-    STREAM_STORAGES,
     kv_bucket_stream_config,
     object_store_stream_config,
 )
@@ -37,183 +35,61 @@ from ansible_collections.cim.nats.plugins.module_utils.units import (
     parse_size,
 )
 
-
-def _placement_spec():
-    return dict(
-        cluster=dict(type='str'),
-        tags=dict(type='list', elements='str'),
-        preferred=dict(type='str'),
-    )
+_PARSERS = {COUNT: parse_count, SIZE: parse_size, DURATION: parse_duration, TIMESTAMP: normalize_timestamp}
 
 
-def _source_spec():
-    return dict(
-        name=dict(type='str', required=True),
-        opt_start_seq=dict(type='int'),
-        opt_start_time=dict(type='str'),
-        filter_subject=dict(type='str'),
-        subject_transforms=dict(type='list', elements='dict', options=dict(
-            src=dict(type='str', required=True),
-            dest=dict(type='str', required=True),
-        )),
-        external=dict(type='dict', options=dict(
-            api=dict(type='str', required=True),
-            deliver=dict(type='str'),
-        )),
-        domain=dict(type='str'),
-        consumer=dict(type='dict', options=dict(
-            name=dict(type='str'),
-            deliver_subject=dict(type='str'),
-        )),
-    )
+def option_spec(field):
+    """The argument spec entry of one field's option (suboptions included), from its declaration."""
+    spec = dict(type=field.type)
+    if field.elements:
+        spec['elements'] = field.elements
+    if field.required:
+        spec['required'] = True
+    if field.aliases:
+        spec['aliases'] = list(field.aliases)
+    if field.choices:
+        spec['choices'] = list(field.choices)
+    if field.default is not None:
+        spec['default'] = field.default
+    if field.suboptions:
+        spec['options'] = dict((sub.option, option_spec(sub)) for sub in field.suboptions)
+    return spec
 
 
-def _republish_spec():
-    return dict(
-        src=dict(type='str'),
-        dest=dict(type='str', required=True),
-        headers_only=dict(type='bool', default=False),
-    )
+def _fields_spec(kind, **control):
+    """The argument spec of ``kind``: its fields' options plus the options that steer the task."""
+    spec = dict((option, option_spec(field)) for option, field in KIND_FIELDS[kind].items())
+    spec.update(control)
+    return spec
 
 
 def _state_spec():
     return dict(type='str', default='present', choices=['present', 'absent'])
 
 
+def _data_loss_spec():
+    return dict(recreate=dict(type='bool', default=False), acknowledge_data_loss=dict(type='bool', default=False))
+
+
 def stream_argument_spec():
     """Argument spec of a stream (``cim.nats.jetstream_stream``, one item of ``jetstream_streams``)."""
-    return dict(
-        name=dict(type='str', required=True),
-        state=_state_spec(),
-        subjects=dict(type='list', elements='str'),
-        description=dict(type='str'),
-        retention=dict(type='str', choices=list(STREAM_RETENTIONS)),
-        storage=dict(type='str', choices=list(STREAM_STORAGES)),
-        num_replicas=dict(type='int', aliases=['replicas']),
-        max_msgs=dict(type='raw'),
-        max_bytes=dict(type='raw'),
-        max_age=dict(type='raw'),
-        max_msg_size=dict(type='raw'),
-        max_msgs_per_subject=dict(type='raw', aliases=['max_per_subject']),
-        max_consumers=dict(type='raw'),
-        discard=dict(type='str', choices=list(STREAM_DISCARDS)),
-        discard_new_per_subject=dict(type='bool', aliases=['discard_per_subject']),
-        duplicate_window=dict(type='raw', aliases=['dupe_window', 'duplicates']),
-        no_ack=dict(type='bool'),
-        allow_rollup_hdrs=dict(type='bool', aliases=['allow_rollup']),
-        deny_delete=dict(type='bool'),
-        deny_purge=dict(type='bool'),
-        allow_direct=dict(type='bool'),
-        mirror_direct=dict(type='bool'),
-        sealed=dict(type='bool'),
-        compression=dict(type='str', choices=list(STREAM_COMPRESSIONS)),
-        placement=dict(type='dict', options=_placement_spec()),
-        mirror=dict(type='dict', options=_source_spec()),
-        sources=dict(type='list', elements='dict', options=_source_spec()),
-        subject_transform=dict(type='dict', options=dict(
-            src=dict(type='str', required=True),
-            dest=dict(type='str', required=True),
-        )),
-        republish=dict(type='dict', options=_republish_spec()),
-        metadata=dict(type='dict'),
-        allow_msg_ttl=dict(type='bool'),
-        subject_delete_marker_ttl=dict(type='raw'),
-        allow_msg_counter=dict(type='bool'),
-        allow_atomic=dict(type='bool', aliases=['allow_atomic_publish']),
-        allow_msg_schedules=dict(type='bool'),
-        persist_mode=dict(type='str', choices=list(STREAM_PERSIST_MODES)),
-        allow_batched=dict(type='bool', aliases=['allow_batch_publish']),
-        consumer_limits=dict(type='dict', options=dict(
-            inactive_threshold=dict(type='raw'),
-            max_ack_pending=dict(type='int'),
-        )),
-        first_seq=dict(type='int'),
-        recreate=dict(type='bool', default=False),
-        acknowledge_data_loss=dict(type='bool', default=False),
-    )
+    return _fields_spec('stream', state=_state_spec(), **_data_loss_spec())
 
 
 def consumer_argument_spec():
     """Argument spec of a consumer (``cim.nats.jetstream_consumer``, one item of ``jetstream_consumers``)."""
-    return dict(
-        stream=dict(type='str', required=True, aliases=['stream_name']),
-        name=dict(type='str', required=True, aliases=['durable_name', 'durable']),
-        state=_state_spec(),
-        description=dict(type='str'),
-        filter_subject=dict(type='str'),
-        filter_subjects=dict(type='list', elements='str'),
-        deliver_policy=dict(type='str', choices=list(CONSUMER_DELIVER_POLICIES)),
-        opt_start_seq=dict(type='int', aliases=['start_sequence']),
-        opt_start_time=dict(type='str', aliases=['start_time']),
-        ack_policy=dict(type='str', default='explicit', choices=list(CONSUMER_ACK_POLICIES)),
-        ack_wait=dict(type='raw'),
-        max_deliver=dict(type='raw'),
-        backoff=dict(type='list', elements='raw'),
-        replay_policy=dict(type='str', choices=list(CONSUMER_REPLAY_POLICIES)),
-        max_ack_pending=dict(type='raw', aliases=['max_pending']),
-        max_waiting=dict(type='int'),
-        max_batch=dict(type='int', aliases=['max_request_batch']),
-        max_expires=dict(type='raw', aliases=['max_request_expires']),
-        inactive_threshold=dict(type='raw'),
-        headers_only=dict(type='bool'),
-        sample_freq=dict(type='str', aliases=['sample_frequency']),
-        num_replicas=dict(type='int', aliases=['replicas']),
-        mem_storage=dict(type='bool', aliases=['memory_storage']),
-        metadata=dict(type='dict'),
-        deliver_subject=dict(type='str', aliases=['delivery_subject']),
-        deliver_group=dict(type='str', aliases=['delivery_group']),
-        flow_control=dict(type='bool'),
-        idle_heartbeat=dict(type='raw', aliases=['heartbeat']),
-        rate_limit_bps=dict(type='int', aliases=['rate_limit']),
-        max_bytes=dict(type='raw', aliases=['max_request_max_bytes']),
-        priority_policy=dict(type='str', choices=list(CONSUMER_PRIORITY_POLICIES)),
-        priority_groups=dict(type='list', elements='str'),
-        priority_timeout=dict(type='raw', aliases=['pinned_ttl']),
-        pause_until=dict(type='str'),
-        recreate=dict(type='bool', default=False),
-    )
+    return _fields_spec('consumer', stream=dict(type='str', required=True, aliases=['stream_name']),
+                        state=_state_spec(), recreate=dict(type='bool', default=False))
 
 
 def kv_bucket_argument_spec():
     """Argument spec of a KV bucket (``cim.nats.jetstream_kv_bucket``)."""
-    return dict(
-        bucket=dict(type='str', required=True, aliases=['name']),
-        state=_state_spec(),
-        description=dict(type='str'),
-        history=dict(type='int'),
-        ttl=dict(type='raw'),
-        max_value_size=dict(type='raw'),
-        max_bytes=dict(type='raw', aliases=['max_bucket_size']),
-        storage=dict(type='str', choices=list(STREAM_STORAGES)),
-        num_replicas=dict(type='int', aliases=['replicas']),
-        compression=dict(type='str', choices=list(STREAM_COMPRESSIONS)),
-        placement=dict(type='dict', options=_placement_spec()),
-        republish=dict(type='dict', options=_republish_spec()),
-        metadata=dict(type='dict'),
-        limit_marker_ttl=dict(type='raw'),
-        mirror=dict(type='dict', options=_source_spec()),
-        sources=dict(type='list', elements='dict', options=_source_spec()),
-        recreate=dict(type='bool', default=False),
-        acknowledge_data_loss=dict(type='bool', default=False),
-    )
+    return _fields_spec('kv_bucket', state=_state_spec(), **_data_loss_spec())
 
 
 def object_store_argument_spec():
     """Argument spec of an object store (``cim.nats.jetstream_object_store``)."""
-    return dict(
-        bucket=dict(type='str', required=True, aliases=['name']),
-        state=_state_spec(),
-        description=dict(type='str'),
-        ttl=dict(type='raw'),
-        max_bytes=dict(type='raw', aliases=['max_bucket_size']),
-        storage=dict(type='str', choices=list(STREAM_STORAGES)),
-        num_replicas=dict(type='int', aliases=['replicas']),
-        compression=dict(type='str', choices=list(STREAM_COMPRESSIONS)),
-        placement=dict(type='dict', options=_placement_spec()),
-        metadata=dict(type='dict'),
-        recreate=dict(type='bool', default=False),
-        acknowledge_data_loss=dict(type='bool', default=False),
-    )
+    return _fields_spec('object_store', state=_state_spec(), **_data_loss_spec())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,8 +112,6 @@ def _strip(value):
 
 
 def _metadata(option, value):
-    if value is None:
-        return None
     out = {}
     for key, item in value.items():
         if isinstance(item, (dict, list)):
@@ -248,10 +122,7 @@ def _metadata(option, value):
     return out
 
 
-def _source(option, value):
-    if value is None:
-        return None
-    source = _strip(value)
+def _source(option, source):
     domain = source.pop('domain', None)
     if domain:
         if source.get('external'):
@@ -260,16 +131,54 @@ def _source(option, value):
         source['external'] = {'api': '$JS.%s.API' % domain}
     if source.get('consumer') is not None and not source['consumer']:
         del source['consumer']
-    if source.get('opt_start_time'):
-        source['opt_start_time'] = _convert(option + '.opt_start_time', source['opt_start_time'], normalize_timestamp)
     return source
 
 
-def _placement(value):
-    if value is None:
-        return None
-    placement = _strip(value)
+def _placement(option, placement):
     return placement or None
+
+
+# What an option of these kinds means beyond its suboptions.
+_DICT_SHAPES = {'source': _source, 'sources': _source, 'placement': _placement}
+
+
+def _dict_value(field, option, value):
+    value = _strip(value)
+    for sub in field.suboptions:
+        if value.get(sub.option) is not None:
+            value[sub.option] = option_value(sub, '%s.%s' % (option, sub.option), value[sub.option])
+    shape = _DICT_SHAPES.get(field.kind)
+    return shape(option, value) if shape else value
+
+
+def option_value(field, option, value):
+    """One validated option value (not None) in the API's form: units read, unset suboptions dropped.
+
+    ``option`` names the option in a ``ModelError`` for a value that cannot be read.
+    """
+    if field.unit:
+        parser = _PARSERS[field.unit]
+        if isinstance(value, list):
+            return [_convert(option, item, parser) for item in value]
+        return _convert(option, value, parser)
+    if field.kind == 'metadata':
+        return _metadata(option, value)
+    if field.suboptions:
+        if isinstance(value, list):
+            return [_dict_value(field, option, item) for item in value]
+        return _dict_value(field, option, value)
+    return value
+
+
+def config_from_options(kind, options):
+    """The set options of ``kind`` as ``{option: API value}``; unset options are left out."""
+    return dict((option, option_value(field, option, options[option]))
+                for option, field in KIND_FIELDS[kind].items() if options.get(option) is not None)
+
+
+def _api_config(kind, options):
+    fields = KIND_FIELDS[kind]
+    return dict((fields[option].name, value) for option, value in config_from_options(kind, options).items())
 
 
 def stream_config_from_options(options):
@@ -278,116 +187,30 @@ def stream_config_from_options(options):
     Durations become nanoseconds, sizes bytes, unset options are left out (server default).
     Raises ``ModelError`` naming the option for a value that cannot be read.
     """
-    config = {'name': options['name']}
-    for key in ('subjects', 'description', 'retention', 'storage', 'num_replicas', 'discard',
-                'discard_new_per_subject', 'no_ack', 'allow_rollup_hdrs', 'deny_delete', 'deny_purge',
-                'allow_direct', 'mirror_direct', 'sealed', 'compression', 'allow_msg_ttl', 'first_seq',
-                'allow_msg_counter', 'allow_atomic', 'allow_msg_schedules', 'persist_mode', 'allow_batched'):
-        if options.get(key) is not None:
-            config[key] = options[key]
-    for key in ('max_msgs', 'max_msgs_per_subject', 'max_consumers'):
-        if options.get(key) is not None:
-            config[key] = _convert(key, options[key], parse_count)
-    for key in ('max_bytes', 'max_msg_size'):
-        if options.get(key) is not None:
-            config[key] = _convert(key, options[key], parse_size)
-    for key in ('max_age', 'duplicate_window', 'subject_delete_marker_ttl'):
-        if options.get(key) is not None:
-            config[key] = _convert(key, options[key], parse_duration)
-    if options.get('placement') is not None:
-        config['placement'] = _placement(options['placement'])
-    if options.get('mirror') is not None:
-        config['mirror'] = _source('mirror', options['mirror'])
-        if options.get('mirror_direct') is None:
-            # The server copies the origin's allow_direct into mirror_direct.
-            config['mirror_direct'] = KEEP
-    if options.get('sources') is not None:
-        config['sources'] = [_source('sources', s) for s in options['sources']]
-    if options.get('subject_transform') is not None:
-        config['subject_transform'] = _strip(options['subject_transform'])
-    if options.get('republish') is not None:
-        config['republish'] = _strip(options['republish'])
-    if options.get('metadata') is not None:
-        config['metadata'] = _metadata('metadata', options['metadata'])
-    limits = options.get('consumer_limits')
-    if limits is not None:
-        config['consumer_limits'] = {}
-        if limits.get('inactive_threshold') is not None:
-            config['consumer_limits']['inactive_threshold'] = _convert(
-                'consumer_limits.inactive_threshold', limits['inactive_threshold'], parse_duration)
-        if limits.get('max_ack_pending') is not None:
-            config['consumer_limits']['max_ack_pending'] = limits['max_ack_pending']
+    config = _api_config('stream', options)
+    if 'mirror' in config and options.get('mirror_direct') is None:
+        # The server copies the origin's allow_direct into mirror_direct.
+        config['mirror_direct'] = KEEP
     return config
 
 
 def consumer_config_from_options(options):
     """Turn validated ``consumer_argument_spec`` options into an API-shaped consumer config."""
-    name = options['name']
-    config = {'name': name, 'durable_name': name}
-    for key in ('description', 'filter_subject', 'filter_subjects', 'deliver_policy', 'opt_start_seq',
-                'ack_policy', 'replay_policy', 'max_waiting', 'max_batch', 'headers_only', 'sample_freq',
-                'num_replicas', 'mem_storage', 'deliver_subject', 'deliver_group', 'flow_control',
-                'rate_limit_bps'):
-        if options.get(key) is not None:
-            config[key] = options[key]
-    if options.get('opt_start_time') is not None:
-        config['opt_start_time'] = _convert('opt_start_time', options['opt_start_time'], normalize_timestamp)
-    for key in ('ack_wait', 'max_expires', 'inactive_threshold', 'idle_heartbeat'):
-        if options.get(key) is not None:
-            config[key] = _convert(key, options[key], parse_duration)
-    for key in ('max_deliver', 'max_ack_pending'):
-        if options.get(key) is not None:
-            config[key] = _convert(key, options[key], parse_count)
-    for key in ('priority_policy', 'priority_groups'):
-        if options.get(key) is not None:
-            config[key] = options[key]
-    if options.get('priority_timeout') is not None:
-        config['priority_timeout'] = _convert('priority_timeout', options['priority_timeout'], parse_duration)
-    if options.get('max_bytes') is not None:
-        config['max_bytes'] = _convert('max_bytes', options['max_bytes'], parse_size)
-    if options.get('pause_until') is not None:
-        config['pause_until'] = _convert('pause_until', options['pause_until'], normalize_timestamp)
-    if options.get('backoff') is not None:
-        config['backoff'] = [_convert('backoff', step, parse_duration) for step in options['backoff']]
-    if options.get('metadata') is not None:
-        config['metadata'] = _metadata('metadata', options['metadata'])
+    config = _api_config('consumer', options)
+    config['durable_name'] = config['name']
     return config
 
 
 def kv_bucket_config_from_options(options):
     """Turn validated ``kv_bucket_argument_spec`` options into the API config of the bucket's stream."""
-    return kv_bucket_stream_config(
-        options['bucket'],
-        history=options.get('history'),
-        ttl=_convert('ttl', options.get('ttl'), parse_duration),
-        max_value_size=_convert('max_value_size', options.get('max_value_size'), parse_size),
-        max_bytes=_convert('max_bytes', options.get('max_bytes'), parse_size),
-        storage=options.get('storage'),
-        num_replicas=options.get('num_replicas'),
-        compression=options.get('compression'),
-        placement=_placement(options.get('placement')),
-        republish=_strip(options['republish']) if options.get('republish') is not None else None,
-        description=options.get('description'),
-        metadata=_metadata('metadata', options.get('metadata')),
-        limit_marker_ttl=_convert('limit_marker_ttl', options.get('limit_marker_ttl'), parse_duration),
-        mirror=_source('mirror', options.get('mirror')),
-        sources=[_source('sources', s) for s in options['sources']] if options.get('sources') else None,
-    )
+    config = config_from_options('kv_bucket', options)
+    return kv_bucket_stream_config(config.pop('bucket'), **config)
 
 
 def object_store_config_from_options(options):
     """Turn validated ``object_store_argument_spec`` options into the API config of the store's stream."""
-    return object_store_stream_config(
-        options['bucket'],
-        ttl=_convert('ttl', options.get('ttl'), parse_duration),
-        max_bytes=_convert('max_bytes', options.get('max_bytes'), parse_size),
-        storage=options.get('storage'),
-        num_replicas=options.get('num_replicas'),
-        compression=options.get('compression'),
-        placement=_placement(options.get('placement')),
-        description=options.get('description'),
-        metadata=_metadata('metadata', options.get('metadata')),
-    )
+    config = config_from_options('object_store', options)
+    return object_store_stream_config(config.pop('bucket'), **config)
 
 
 def server_limits_from_options(value):

@@ -8,12 +8,14 @@ import copy
 
 import pytest
 
-from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_fields import (
     CONSUMER_FIELDS,
     IMMUTABLE,
-    KEEP,
     STREAM_FIELDS,
     TURN_ON_ONLY,
+)
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_model import (
+    KEEP,
     ModelError,
     kv_bucket_stream_config,
     normalize_consumer_config,

@@ -1,13 +1,38 @@
 """The JetStream modules document what they share once: options in plugins/doc_fragments, and
 return values (which Ansible cannot take from a fragment) word for word alike in every module
-that returns them."""
+that returns them.  Every option a module documents (with its fragments) agrees with the
+argument spec the field tables give, and tools/field_docs.py prints entries that agree too."""
 import ast
+import importlib.util
 import os
+import re
 
 import pytest
 import yaml
 
+from ansible_collections.cim.nats.plugins.module_utils.connection import connection_argument_spec
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_fields import (
+    CONDITIONAL,
+    CONSUMER_FIELDS,
+    IMMUTABLE,
+    KIND_FIELDS,
+    STREAM_FIELDS,
+    TURN_ON_ONLY,
+)
+from ansible_collections.cim.nats.plugins.module_utils.jetstream_options import (
+    consumer_argument_spec,
+    kv_bucket_argument_spec,
+    object_store_argument_spec,
+    stream_argument_spec,
+)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KIND_MODULES = {
+    'stream': ('jetstream_stream', stream_argument_spec),
+    'consumer': ('jetstream_consumer', consumer_argument_spec),
+    'kv_bucket': ('jetstream_kv_bucket', kv_bucket_argument_spec),
+    'object_store': ('jetstream_object_store', object_store_argument_spec),
+}
 MODULES = ('jetstream_stream', 'jetstream_kv_bucket', 'jetstream_object_store', 'jetstream_consumer', 'jetstream_info')
 SHARED_RETURNS = ('action', 'changes', 'message', 'refused', 'err_code', 'data_loss')
 # Options that live in one fragment each; a module restating them would drift from the others.
@@ -19,13 +44,91 @@ FRAGMENT_OPTIONS = {
 }
 
 
-def _doc(module, name):
-    with open(os.path.join(ROOT, 'plugins', 'modules', module + '.py')) as handle:
-        tree = ast.parse(handle.read())
-    for node in tree.body:
+def _literal(body, name, where):
+    for node in body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', None) == name:
             return yaml.safe_load(node.value.value) or {}
-    raise AssertionError('%s has no %s' % (module, name))
+    raise AssertionError('%s has no %s' % (where, name))
+
+
+def _doc(module, name):
+    with open(os.path.join(ROOT, 'plugins', 'modules', module + '.py')) as handle:
+        return _literal(ast.parse(handle.read()).body, name, module)
+
+
+def _fragment(reference):
+    """The options of a fragment named as in extends_documentation_fragment (``cim.nats.attributes.info``)."""
+    parts = reference.split('.')[2:]
+    with open(os.path.join(ROOT, 'plugins', 'doc_fragments', parts[0] + '.py')) as handle:
+        tree = ast.parse(handle.read())
+    cls = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == 'ModuleDocFragment'][0]
+    return _literal(cls.body, parts[1].upper() if len(parts) > 1 else 'DOCUMENTATION', reference).get('options', {})
+
+
+def _documented_options(module):
+    """The module's options with its fragments merged in, as Ansible merges them (the module's keys win)."""
+    doc = _doc(module, 'DOCUMENTATION')
+    options = dict(doc.get('options') or {})
+    for reference in doc.get('extends_documentation_fragment', []):
+        for name, entry in _fragment(reference).items():
+            options[name] = dict(entry, **options.get(name, {}))
+    return options
+
+
+def _disagreements(path, spec, documented):
+    """Where documented options and an argument spec disagree, one sentence each, naming the option."""
+    out = []
+    for name in sorted(set(spec) - set(documented)):
+        out.append('%s%s: in the argument spec, not documented' % (path, name))
+    for name in sorted(set(documented) - set(spec)):
+        out.append('%s%s: documented, not in the argument spec' % (path, name))
+    for name in sorted(set(spec) & set(documented)):
+        want, doc = spec[name], documented[name]
+        for key, empty in (('type', 'str'), ('required', False), ('default', None), ('elements', None),
+                           ('choices', None), ('aliases', [])):
+            spec_value, doc_value = want.get(key, empty), doc.get(key, empty)
+            if key == 'aliases':
+                spec_value, doc_value = sorted(spec_value), sorted(doc_value)
+            if spec_value != doc_value:
+                out.append('%s%s: %s is %r in the argument spec, %r in DOCUMENTATION' % (
+                    path, name, key, spec_value, doc_value))
+        if want.get('options') or doc.get('suboptions'):
+            out.extend(_disagreements('%s%s.' % (path, name), want.get('options') or {}, doc.get('suboptions') or {}))
+    return out
+
+
+def _field_docs_tool():
+    spec = importlib.util.spec_from_file_location('field_docs', os.path.join(ROOT, 'tools', 'field_docs.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+@pytest.mark.parametrize('kind', sorted(KIND_MODULES))
+def test_documented_options_match_the_field_tables(kind):
+    module, argument_spec = KIND_MODULES[kind]
+    spec = dict(connection_argument_spec(), **argument_spec())
+    assert _disagreements('', spec, _documented_options(module)) == []
+
+
+@pytest.mark.parametrize('kind', sorted(KIND_MODULES))
+def test_the_field_docs_tool_prints_what_the_spec_takes(kind):
+    tool = _field_docs_tool()
+    printed = yaml.safe_load(yaml.safe_dump(tool.options_doc(kind)))
+    spec = KIND_MODULES[kind][1]()
+    fields = dict((option, spec[option]) for option in KIND_FIELDS[kind])
+    assert _disagreements('', fields, printed) == []
+    assert [option for option, entry in printed.items() if not entry['description']] == []
+    assert list(tool.options_doc(kind, ['description'])) == ['description']
+
+
+def test_a_disagreement_names_the_field():
+    spec = {'max_age': {'type': 'raw'}, 'placement': {'type': 'dict', 'options': {'tags': {'type': 'list', 'elements': 'str'}}}}
+    documented = {'max_age': {'type': 'str'}, 'placement': {'type': 'dict', 'suboptions': {'tags': {'type': 'list'}}}}
+    assert _disagreements('', spec, documented) == [
+        "max_age: type is 'raw' in the argument spec, 'str' in DOCUMENTATION",
+        "placement.tags: elements is 'str' in the argument spec, None in DOCUMENTATION",
+    ]
 
 
 @pytest.mark.parametrize('key', SHARED_RETURNS)
@@ -46,3 +149,28 @@ def test_modules_take_shared_options_from_the_fragments(module):
             continue  # a consumer's recreate loses delivery state, not messages: its own text
         restated = [option for option in options if option in doc.get('options', {})]
         assert restated == [], '%s documents %s itself instead of taking cim.nats.%s' % (module, restated, fragment)
+
+
+def _mentioned(module, after, before):
+    """The options named O(...) in the module's description between the words ``after`` and ``before``."""
+    text = ' '.join(' '.join(_doc(module, 'DOCUMENTATION')['description']).split())
+    match = re.search(re.escape(after) + '(.*?)' + re.escape(before), text)
+    assert match, '%s: no "%s ... %s" in the description' % (module, after, before)
+    return set(name.split('=')[0] for name in re.findall(r'O\(([^)]+)\)', match.group(1)))
+
+
+def _ruled(fields, rule):
+    return set(name for name, field in fields.items() if field.rule == rule and name not in ('name', 'durable_name'))
+
+
+def test_the_stream_description_lists_the_update_rules_of_the_table():
+    assert _mentioned('jetstream_stream', 'never allows in place', 'only allows one way') == _ruled(
+        STREAM_FIELDS, IMMUTABLE)
+    assert _mentioned('jetstream_stream', 'only allows one way', 'can be turned on') == _ruled(
+        STREAM_FIELDS, TURN_ON_ONLY)
+    assert _ruled(STREAM_FIELDS, CONDITIONAL) <= _mentioned('jetstream_stream', 'allows conditionally', 'fail before')
+
+
+def test_the_consumer_description_lists_the_update_rules_of_the_table():
+    assert _mentioned('jetstream_consumer', 'The server never changes', 'nor turns a pull consumer') == _ruled(
+        CONSUMER_FIELDS, IMMUTABLE)
