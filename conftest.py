@@ -1,4 +1,5 @@
-"""Make this checkout importable as ansible_collections.cim.nats for the tests."""
+"""Make this checkout importable as ansible_collections.cim.nats for the tests, and the shared
+test helpers of tests/support (nats_harness, recap) importable by name."""
 import os
 import sys
 
@@ -10,3 +11,6 @@ if not os.path.exists(_link):
     os.symlink(ROOT, _link)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+SUPPORT = os.path.join(ROOT, "tests", "support")
+if SUPPORT not in sys.path:
+    sys.path.insert(0, SUPPORT)

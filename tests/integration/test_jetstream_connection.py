@@ -2,7 +2,8 @@
 environment fallback, and errors that name the server and the reason without hanging."""
 import pytest
 
-from conftest import free_port, make_nkey, release_binary, run_module, start_nats_server, stream_config
+from conftest import make_nkey, run_module, stream_config
+from nats_harness import free_port, release_binary, start_nats_server
 
 
 def test_unreachable_server_fails_fast_naming_it():

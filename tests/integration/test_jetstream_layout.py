@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT, consumer_config, js_api, publish, run_module, start_nats_server, stream_config, stream_info
+from conftest import ROOT, consumer_config, js_api, publish, run_module, stream_config, stream_info
+from nats_harness import start_nats_server
+from recap import parse_recap
 
 EXAMPLE_LAYOUT = os.path.join(ROOT, 'inventories', 'example', 'group_vars', 'all', 'jetstream.yml')
 SECOND = 10 ** 9
@@ -54,9 +56,9 @@ def playbook(server, *extra, **env):
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory,
                'playbooks/jetstream.yml'] + list(extra) + ['-e', 'jetstream_server=%s' % server.url]
     proc = subprocess.run(command, cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=300, check=False)
-    recap = re.search(r'localhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', proc.stdout)
-    assert recap, proc.stdout + proc.stderr
-    return proc, dict(zip(('ok', 'changed', 'unreachable', 'failed'), (int(n) for n in recap.groups())))
+    recap = parse_recap(proc.stdout)
+    assert 'localhost' in recap, proc.stdout + proc.stderr
+    return proc, recap['localhost']
 
 
 # -- the CIM event store, through the playbook ----------------------------------------------------

@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from conftest import ROOT, free_port, js_api, run_module, start_nats_server
+from conftest import ROOT, js_api, run_module
+from nats_harness import free_port, start_nats_server
+from recap import parse_recap
 
 EXAMPLE_LAYOUT = os.path.join(ROOT, 'inventories', 'example', 'group_vars', 'all', 'jetstream.yml')
 ADMIN_PASSWORD = 'cluster-Adm1n'
@@ -77,9 +79,9 @@ def _playbook(inventory, extra):
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory,
                            'playbooks/jetstream.yml', '-e', json.dumps(extra)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    recap = re.search(r'n1\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', proc.stdout)
-    assert recap, proc.stdout + proc.stderr
-    return proc, [int(n) for n in recap.groups()]
+    recap = parse_recap(proc.stdout)
+    assert 'n1' in recap, proc.stdout + proc.stderr
+    return proc, recap['n1']
 
 
 def test_cim_layout_gets_three_replicas_on_a_three_node_cluster(cluster, tls_material, tmp_path):
@@ -87,8 +89,8 @@ def test_cim_layout_gets_three_replicas_on_a_three_node_cluster(cluster, tls_mat
     # What a user sets for their cluster: its client URLs, its CA, the admin and its password (vault).
     extra = {'jetstream_server': [server.url for server in cluster], 'jetstream_tls_ca_file': tls_material['ca'],
              'jetstream_user': 'cim_admin', 'vault_nats_cim_admin_password': ADMIN_PASSWORD}
-    proc, (ok, changed, unreachable, failed) = _playbook(inventory, extra)
-    assert failed == 0 and unreachable == 0 and changed == 1, proc.stdout + proc.stderr
+    proc, recap = _playbook(inventory, extra)
+    assert (recap['failed'], recap['unreachable'], recap['changed']) == (0, 0, 1), proc.stdout + proc.stderr
     assert ADMIN_PASSWORD not in proc.stdout + proc.stderr
 
     for name in ('CIM_EVENTS', 'GRAPH_EVENTS', 'WORKFLOW_EVENTS', 'DLQ'):
@@ -98,8 +100,8 @@ def test_cim_layout_gets_three_replicas_on_a_three_node_cluster(cluster, tls_mat
     consumer = js_api(cluster[2], '$JS.API.CONSUMER.INFO.CIM_EVENTS.GRAPH_PROJECTION')
     assert len(consumer['cluster'].get('replicas') or []) == 2  # consumers follow their stream's replicas
 
-    proc, (ok, changed, unreachable, failed) = _playbook(inventory, extra)
-    assert failed == 0 and changed == 0, proc.stdout + proc.stderr
+    proc, recap = _playbook(inventory, extra)
+    assert (recap['failed'], recap['changed']) == (0, 0), proc.stdout + proc.stderr
     assert '4 streams (4 unchanged); 2 consumers (2 unchanged)' in re.sub(r'\s+', ' ', proc.stdout)
 
 

@@ -10,7 +10,8 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, NatsServer, free_port, release_binary
+from conftest import ROOT
+from nats_harness import release_binary, start_nats_server
 
 from ansible_collections.cim.nats.plugins.filter.nats_jetstream_levels import nats_api_level, nats_required_api_levels
 
@@ -34,10 +35,7 @@ def api(server, subject, payload=None):
 
 
 def start(directory, version):
-    monitor = free_port()
-    server = NatsServer(directory, 'http: 127.0.0.1:%d\n' % monitor, binary=release_binary(version)).start()
-    server.monitor = 'http://127.0.0.1:%d' % monitor
-    return server
+    return start_nats_server(directory, 'http: 127.0.0.1:-1\n', binary=release_binary(version))
 
 
 @pytest.mark.parametrize('version', releases())
@@ -62,7 +60,7 @@ def test_objects_carry_their_level_and_an_older_release_does_not_serve_them(tmp_
             'durable_name': 'PINNED', 'ack_policy': 'explicit', 'priority_policy': 'pinned_client',
             'priority_groups': ['workers']}})
         assert 'error' not in answer, answer
-        with urllib.request.urlopen(server.monitor + '/jsz?accounts=true&streams=true&consumers=true&config=true') as resp:
+        with urllib.request.urlopen(server.monitor_url + '/jsz?accounts=true&streams=true&consumers=true&config=true') as resp:
             jsz = json.loads(resp.read())
     finally:
         server.stop()

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from conftest import free_port, run_module, start_nats_server
+from conftest import run_module
+from nats_harness import free_port, start_nats_server
 
 PASSWORD = 'meta-Pe3rs'
 MESSAGES = 200
@@ -50,10 +51,7 @@ class Cluster:
 
     def kill(self, name):
         """A server that dies: no shutdown, no word to the others."""
-        server = self.servers.pop(name)
-        server.process.kill()
-        server.process.wait()
-        server.log.close()
+        self.servers.pop(name).kill()
 
     def any(self):
         return next(iter(self.servers.values()))

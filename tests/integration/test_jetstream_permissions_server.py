@@ -18,7 +18,8 @@ from ansible_collections.cim.nats.plugins.filter.nats_permissions import (
     nats_jetstream_permission_warnings, nats_jetstream_permissions)
 from ansible_collections.cim.nats.plugins.filter.nats_server import nats_conf
 
-from conftest import ROOT, run_module, start_nats_server, stream_info
+from conftest import ROOT, run_module, stream_info
+from nats_harness import start_nats_server
 
 EXAMPLE = os.path.join(ROOT, 'inventories', 'example', 'group_vars')
 SEED_CONSUMER_PERMISSIONS = {'publish': ['_INBOX.>'], 'subscribe': ['events.>', '$JS.>']}

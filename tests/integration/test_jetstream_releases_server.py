@@ -1,7 +1,8 @@
 """Rules by server release and the server's own JetStream limits, against real nats-server releases."""
 import pytest
 
-from conftest import consumer_config, release_binary, run_module, start_nats_server, stream_config
+from conftest import consumer_config, run_module, stream_config
+from nats_harness import release_binary, start_nats_server
 
 SECOND = 10 ** 9
 MINUTE = 60 * SECOND

@@ -12,7 +12,8 @@ import sys
 
 import yaml
 
-from conftest import COLLECTIONS, ROOT, SERVER_BIN, free_port, release_binary
+from conftest import COLLECTIONS, ROOT
+from nats_harness import SERVER_BIN, free_port, release_binary
 
 PLAYBOOK = '''
 - hosts: node1

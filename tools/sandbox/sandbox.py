@@ -11,7 +11,6 @@ import datetime
 import json
 import logging
 import os
-import re
 import secrets
 import socket
 import ssl
@@ -22,6 +21,10 @@ import urllib.error
 import urllib.request
 
 import yaml
+
+# The collection's one PLAY RECAP reader; the import below needs this path first (hence E402).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "support"))
+from recap import parse_recap  # noqa: E402
 
 CLUSTER_NAME = "cim-sandbox"
 SECRETS_HEADER = """\
@@ -152,18 +155,11 @@ def inventory(args):
     return 0
 
 
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
-
-
 def record_run(args):
     """Append the wall time and the per-host changed counts of one cluster.yml run; print them."""
     seconds = float(args.end) - float(args.start)
-    changed = {}
     with open(args.log, errors="replace") as f:
-        for line in f:
-            m = RECAP.match(line.strip())
-            if m:
-                changed[m.group(1)] = int(m.group(3))
+        changed = {host: counts["changed"] for host, counts in parse_recap(f.read()).items()}
     runs_path = os.path.join(args.inventory_dir, "runs.tsv")
     stamp = datetime.datetime.now().isoformat(timespec="seconds")
     summary = ",".join(f"{h}={n}" for h, n in sorted(changed.items()))

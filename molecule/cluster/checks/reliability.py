@@ -31,6 +31,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 from clusterlib import Checks, Settings, wait_until
 
+# The collection's one PLAY RECAP reader (tests/support); the import below needs this path first (hence E402).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests", "support"))
+from recap import parse_recap  # noqa: E402
+
 STREAM = "RELIABILITY"
 SUBJECT = "events.reliability.tick"
 
@@ -83,14 +87,6 @@ class Deployment:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
         assert result.returncode == 0, f"{shlex.join(cmd)} failed: {result.stdout[-800:]}{result.stderr[-800:]}"
         return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]
-
-
-def recap(output):
-    """{host: (changed, failed)} from a playbook's PLAY RECAP."""
-    found = {}
-    for m in re.finditer(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output, re.M):
-        found[m.group(1)] = (int(m.group(2)), int(m.group(3)))
-    return found
 
 
 def roll_order(output):
@@ -316,7 +312,7 @@ async def main(settings_path):
         flat = re.sub(r"\s+", " ", out)
         assert rc != 0, "the playbook ran with an empty route password"
         assert "nats_cluster_route_password must be set" in flat, out[-2000:]
-        changed = {h: c for h, (c, _) in recap(out).items()}
+        changed = {h: counts["changed"] for h, counts in parse_recap(out).items()}
         assert not any(changed.values()), f"hosts changed before the preflight failed: {changed}"
         return f"failed in {seconds:.0f} s at preflight, naming the variable; changed=0 on every host"
 
@@ -447,7 +443,7 @@ async def main(settings_path):
         assert rc != 0, "the playbook accepted a config that nats-server rejects"
         words = s.data.get("rejected_words", "unknown field")
         assert words in out, f"the failure does not carry nats-server's words ({words!r}):\n{out[-3000:]}"
-        failed = sorted(h for h, (_, f) in recap(out).items() if f)
+        failed = sorted(h for h, counts in parse_recap(out).items() if counts["failed"])
         after = server_state(s)
         files_after = config_files()
         assert after == before, f"a node restarted or reloaded: {before} -> {after}"

@@ -32,7 +32,10 @@ from nats.js.api import StreamConfig
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
 from clusterlib import Checks, Settings, wait_until  # noqa: E402
 from reliability import (  # noqa: E402
-    STREAM, Deployment, Publisher, create_stream, recap, roll_order, server_state, stored_numbers)
+    STREAM, Deployment, Publisher, create_stream, roll_order, server_state, stored_numbers)
+# The collection's one PLAY RECAP reader (tests/support).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests", "support"))
+from recap import parse_recap  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 MAKE_SITE_PKI = os.path.join(ROOT, "tests", "support", "make_site_pki.sh")
@@ -110,7 +113,7 @@ async def main(settings_path, two_plays):
         assert rc != 0, "the playbook ran with a key that does not belong to the certificate"
         assert f"{first}: nats_cluster_tls_key_src" in flat and "does not belong to the certificate" in flat, out[-3000:]
         assert f"pki/{second}.key" in flat, "the message does not name the file"
-        changed = {h: c for h, (c, _) in recap(out).items()}
+        changed = {h: counts["changed"] for h, counts in parse_recap(out).items()}
         assert not any(changed.values()), f"hosts changed before the check failed: {changed}"
         assert tls_checksums(s) == files_before, "TLS files on a node were replaced"
         assert server_state(s) == before, "a server restarted or reloaded"
@@ -349,7 +352,7 @@ async def main(settings_path, two_plays):
         flat = re.sub(r"\s+", " ", out)
         assert rc != 0, "the scale in ran although a host to retire holds an R1 stream's only replica"
         assert f"stream CIM > SOLO has its only replica on {holder}" in flat, out[-3000:]
-        changed = {h: c for h, (c, _) in recap(out).items() if c}
+        changed = {h: counts["changed"] for h, counts in parse_recap(out).items() if counts["changed"]}
         assert not changed, f"hosts changed before the refusal: {changed}"
         assert server_state(s) == before, "a server restarted or reloaded"
         _, names, _ = meta_peers()
