@@ -14,9 +14,12 @@ import sys
 
 import nats
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cluster", "checks"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "cluster", "checks"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "support"))
 from clusterlib import Checks, Settings, wait_until  # noqa: E402
-from reliability import Deployment, Publisher, create_stream, recap, server_state, stored_numbers  # noqa: E402
+from recap import parse_recap  # noqa: E402
+from reliability import Deployment, Publisher, create_stream, server_state, stored_numbers  # noqa: E402
 
 HUB_STREAM = "HUB_EVENTS"
 MESSAGES = 100
@@ -119,22 +122,18 @@ async def main(path):
     async def placed_by_tag():
         nc = await s.connect("cim_admin")
         try:
-            await api(nc, "$JS.hub.API.STREAM.CREATE.TAGGED", {
-                "name": "TAGGED", "subjects": ["tagged.>"], "num_replicas": 1,
-                "placement": {"tags": ["az:2"]}})
+            # Declared by verify.yml with cim.nats.jetstream_stream (placement tags [az:2]).
             info = await api(nc, "$JS.hub.API.STREAM.INFO.TAGGED")
             leader = info["cluster"]["leader"]
             assert leader == s.names[1], f"TAGGED (placement tags az:2) is on {leader}, not {s.names[1]}"
-            await api(nc, "$JS.hub.API.STREAM.DELETE.TAGGED")
-            return f"R1 stream with placement tags [az:2] placed on {leader}"
+            return f"R1 stream declared with placement tags [az:2] placed on {leader}"
         finally:
             await nc.close()
 
     async def replicas_spread_and_mirrored():
         nc = await s.connect("cim_admin")
         try:
-            await api(nc, f"$JS.hub.API.STREAM.CREATE.{HUB_STREAM}", {
-                "name": HUB_STREAM, "subjects": ["hub.>"], "num_replicas": 3, "placement": {"cluster": "east"}})
+            # Declared by verify.yml (R3, placement cluster east).
             info = await wait_until(
                 lambda: api(nc, f"$JS.hub.API.STREAM.INFO.{HUB_STREAM}"), timeout=30, what=f"{HUB_STREAM} info")
             peers = {info["cluster"]["leader"]} | {r["name"] for r in info["cluster"].get("replicas", [])}
@@ -147,11 +146,7 @@ async def main(path):
             await nc.close()
         leaf = await edge.connect("cim_admin")
         try:
-            # The mirror lives in the edge's domain and reads the hub's stream through its API prefix.
-            await api(leaf, "$JS.edge.API.STREAM.CREATE.EDGE_MIRROR", {
-                "name": "EDGE_MIRROR", "num_replicas": 1,
-                "mirror": {"name": HUB_STREAM, "external": {"api": "$JS.hub.API"}}})
-
+            # Declared by verify.yml in the edge's domain (mirror of the hub's stream, domain: hub).
             async def mirrored():
                 state = (await api(leaf, "$JS.edge.API.STREAM.INFO.EDGE_MIRROR"))["state"]
                 return state if state["messages"] == MESSAGES else None
@@ -173,7 +168,7 @@ async def main(path):
         assert after[east_1][1] != before[east_1][1], f"{east_1} did not reload: {after[east_1]}"
         untouched = [n for n in s.names[1:] if after[n] != before[n]]
         assert not untouched, f"other nodes reloaded or restarted: {untouched}"
-        changed = {host: c for host, (c, _) in recap(out).items() if c}
+        changed = {host: counts["changed"] for host, counts in parse_recap(out).items() if counts["changed"]}
         await gateways_connected()
         return f"{east_1} reloaded (no restart) in a {seconds:.0f} s run, gateways up again; changed: {changed}"
 
