@@ -134,7 +134,7 @@ class NatsServer:
     def varz(self):
         return self.monitor("varz")
 
-    def reload(self, config, timeout=3):
+    def reload(self, config, timeout=10):
         """Write ``config``, signal a reload: True once the server applied it (its config load
         time moved), False when it refused (its log says why)."""
         before = self.varz()["config_load_time"]

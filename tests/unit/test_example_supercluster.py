@@ -65,12 +65,12 @@ def test_the_example_supercluster_passes_every_preflight_check(tmp_path):
 def test_the_gateways_point_at_the_other_region(tmp_path):
     site, _hosts = _site_copy(tmp_path)
     playbook = tmp_path / "gateways.yml"
+    check = {"name": "Check the cluster settings",
+             "ansible.builtin.include_role": {"name": "cim.nats.nats_cluster", "tasks_from": "preflight.yml", "public": True}}
+    show = {"name": "Show the gateways", "ansible.builtin.debug": {"msg": "{{ _nats_cluster_gateways | to_json }}"}}
     playbook.write_text(yaml.safe_dump([{
-        "name": "Show the gateways of a node of each region", "hosts": "nats-east-1.example.internal:nats-west-1.example.internal",
-        "gather_facts": False,
-        "tasks": [{"name": "Check the cluster settings", "ansible.builtin.include_role": {
-                       "name": "cim.nats.nats_cluster", "tasks_from": "preflight.yml", "public": True}},
-                  {"name": "Show the gateways", "ansible.builtin.debug": {"msg": "{{ _nats_cluster_gateways | to_json }}"}}]}]))
+        "name": "Show the gateways of a node of each region", "gather_facts": False, "tasks": [check, show],
+        "hosts": "nats-east-1.example.internal:nats-west-1.example.internal"}]))
     proc = _run(site, tmp_path, str(playbook))
     assert proc.returncode == 0, proc.stdout[-4000:]
     west = ", ".join('"nats://gateway:gateway-secret@10.0.2.1%d:7222"' % n for n in (1, 2, 3))

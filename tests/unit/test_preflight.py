@@ -182,8 +182,8 @@ def test_scale_in_is_refused_before_any_host_is_touched(tmp_path, extra, groups,
     ("cluster.yml", ["nats_cluster_tls_timeout=5"]),
     # What nats_cluster hands nats_server passes nats_server's own checks, with gateways or without.
     ("cluster_server.yml", ["nats_cluster_tls_enabled=false", "nats_cluster_tls_dev_ca=false"]),
-    ("cluster_server.yml", ["nats_cluster_tls_enabled=false", "nats_cluster_tls_dev_ca=false", {"nats_cluster_gateway_groups": ["nats"],
-                                                               "nats_cluster_gateway_password": "g"}]),
+    ("cluster_server.yml", ["nats_cluster_tls_enabled=false", "nats_cluster_tls_dev_ca=false",
+                            {"nats_cluster_gateway_groups": ["nats"], "nats_cluster_gateway_password": "g"}]),
 ], ids=["server defaults", "server string timeouts", "server domain and accounts",
         "cluster defaults", "cluster string timeout", "cluster member's server", "cluster member's server with gateways"])
 def test_good_input_passes(tmp_path, playbook, extra):
