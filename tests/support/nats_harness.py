@@ -45,11 +45,20 @@ def releases_on_disk():
     return sorted(found, key=_version_key)
 
 
+# Every port handed out in this process: the kernel may give a port just closed again, and two
+# ports asked for one server (client, monitoring) must differ.
+_HANDED_OUT = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 nobody listens on right now, never one this process handed out before."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def validate_config(path, binary=None):
