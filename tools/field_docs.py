@@ -21,7 +21,8 @@ import sys
 
 import yaml
 
-# The checkout as the collection cim.nats (tools/env.sh makes the same link for Ansible).
+# The checkout as the collection cim.nats (tools/env.sh makes the same link for Ansible); the
+# imports below need this path first (hence E402).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.collections'))
 
 from ansible_collections.cim.nats.plugins.module_utils.jetstream_fields import KIND_FIELDS  # noqa: E402

@@ -14,6 +14,9 @@ import sys
 
 import nats
 
+# Molecule runs this file as a script: the cluster scenario's check library and the collection's
+# one PLAY RECAP reader (tests/support) are found through these paths, so the imports come after
+# them (hence E402).
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "cluster", "checks"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests", "support"))
