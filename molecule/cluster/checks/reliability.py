@@ -138,6 +138,8 @@ class Publisher:
         self.longest_stall_offset = 0.0
         self.started = time.monotonic()
         self.events = []
+        # (monotonic time the stall began, seconds) of every gap over 0.05 s between two acks.
+        self.stalls = []
         self.stop = asyncio.Event()
         self.nc = None
 
@@ -178,6 +180,8 @@ class Publisher:
                     await asyncio.sleep(0.05)
             now = time.monotonic()
             self.acked[number] = ack.seq
+            if now - last_ack > 0.05:
+                self.stalls.append((last_ack, now - last_ack))
             if now - last_ack > self.longest_stall:
                 self.longest_stall, self.longest_stall_at = now - last_ack, time.strftime("%H:%M:%S")
                 self.longest_stall_offset = last_ack - self.started
@@ -248,6 +252,16 @@ class DownWatcher:
                             found.append((a, b, round(max(a0, b0) - self.started, 1),
                                           round(min(a1, b1) - max(a0, b0), 2)))
         return found
+
+    def stall_per_node(self, stalls):
+        """{node: longest stall} over the stalls that began while the node was down or in the 3 s
+        before (its leaders hand over and its lame duck mode begins while it still answers), up to
+        1 s after."""
+        out = {}
+        for name, spans in self.intervals.items():
+            near = [length for began, length in stalls for a, b in spans if a - 3 <= began <= b + 1]
+            out[name] = max(near, default=0.0)
+        return out
 
     def describe(self):
         return "; ".join(f"{n}: " + (", ".join(f"{a - self.started:.1f}-{b - self.started:.1f} s"
@@ -358,6 +372,10 @@ async def main(settings_path):
               f"{watcher.describe()}", flush=True)
         print(f"     stream leader (seconds into the run): {watcher.leaders}; publisher: {publisher.events}",
               flush=True)
+        per_node = watcher.stall_per_node(publisher.stalls)
+        figures[f"{key}_stall_per_node"] = per_node
+        print("     longest publish stall per node (around its restart; the publisher waits 0.5 s for an ack "
+              "before it sends again): " + ", ".join(f"{n} {v:.2f} s" for n, v in per_node.items()), flush=True)
         assert not lost, f"{len(lost)} acknowledged messages are missing from the stream, e.g. {lost[:10]}"
         assert len(numbers) == len(stored), f"{len(numbers) - len(stored)} duplicates stored"
         assert not overlaps, f"nodes down at the same time (a, b, at, for): {overlaps}"
