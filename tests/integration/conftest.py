@@ -8,7 +8,7 @@ loopback port in a directory of its own).
   $CIM_NATS_SERVER_RELEASES/<version>/nats-server (one per release and session); the
   lifecycle tests run on ``TESTED_RELEASES`` as well as on the newest.
 * ``nats_tls`` - TLS with client certificates required, users with passwords and an NKEY user,
-  JetStream domain ``hub``; the certificates come from a CA made here with ``cryptography``.
+  JetStream domain ``hub``; the certificates are the ``tls_material`` of tests/conftest.py.
 * ``run_module(name, args, check=False, diff=False, env=None)`` runs
   ``python -m ansible_collections.cim.nats.plugins.modules.<name>`` with the arguments as
   ANSIBLE_MODULE_ARGS JSON on stdin (check and diff mode as ``_ansible_check_mode`` /
@@ -18,7 +18,6 @@ loopback port in a directory of its own).
 """
 import asyncio
 import base64
-import datetime
 import hashlib
 import json
 import os
@@ -71,76 +70,12 @@ def server_for(request, name):
     return request.getfixturevalue('nats_release')(name)
 
 
-# -- TLS material -------------------------------------------------------------------------------
-def _write_pem(path, data):
-    with open(path, 'wb') as handle:
-        handle.write(data)
-    return str(path)
-
-
-def make_tls_material(directory):
-    """A CA, a server certificate for localhost/127.0.0.1, one for the name nats.test only, and a
-    client certificate; returns a dict of file paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-    import ipaddress
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def key():
-        return ec.generate_private_key(ec.SECP256R1())
-
-    def key_pem(private):
-        return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption())
-
-    def name(common):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-    ca_key = key()
-    ca = (x509.CertificateBuilder().subject_name(name('cim.nats test CA')).issuer_name(name('cim.nats test CA'))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-
-    def leaf(common, sans, usage):
-        private = key()
-        cert = (x509.CertificateBuilder().subject_name(name(common)).issuer_name(ca.subject)
-                .public_key(private.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-                .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-                .sign(ca_key, hashes.SHA256()))
-        return cert.public_bytes(serialization.Encoding.PEM), key_pem(private)
-
-    files = {'ca': _write_pem(directory / 'ca.pem', ca.public_bytes(serialization.Encoding.PEM))}
-    for label, common, sans, usage in (
-            ('server', 'localhost', [x509.DNSName('localhost'), x509.IPAddress(ipaddress.ip_address('127.0.0.1'))],
-             ExtendedKeyUsageOID.SERVER_AUTH),
-            ('named', 'nats.test', [x509.DNSName('nats.test')], ExtendedKeyUsageOID.SERVER_AUTH),
-            ('client', 'ansible', [x509.DNSName('ansible')], ExtendedKeyUsageOID.CLIENT_AUTH)):
-        cert, private = leaf(common, sans, usage)
-        files[label + '_cert'] = _write_pem(directory / ('%s.pem' % label), cert)
-        files[label + '_key'] = _write_pem(directory / ('%s-key.pem' % label), private)
-    return files
-
-
+# -- TLS and NKEYs ---------------------------------------------------------------------------------
 def make_nkey(prefix):
     """Return (seed, public key) strings of a fresh NKEY (prefix from nkeys.PREFIX_BYTE_*)."""
     import nkeys
     seed = nkeys.encode_seed(os.urandom(32), prefix)
     return seed.decode(), nkeys.from_seed(bytearray(seed)).public_key.decode()
-
-
-@pytest.fixture(scope='session')
-def tls_material(tmp_path_factory):
-    return make_tls_material(tmp_path_factory.mktemp('tls'))
 
 
 @pytest.fixture(scope='session')

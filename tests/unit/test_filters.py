@@ -121,7 +121,7 @@ def test_rejects_values_it_cannot_render():
         nats_conf(["port"])
 
 
-def test_full_config_parses_to_the_values_meant(server, tls_files):
+def test_full_config_parses_to_the_values_meant(server, tls_material):
     """Everything the role writes, read back from the running server's /varz."""
     hashed = nats_bcrypt("s3cret")
     srv = server({
@@ -139,8 +139,8 @@ def test_full_config_parses_to_the_values_meant(server, tls_files):
         "logfile_size_limit": "10MB",
         "logfile_max_num": 3,
         "jetstream": {"max_memory_store": "256MB", "max_file_store": "1G", "domain": "hub"},
-        "tls": {"cert_file": tls_files["cert.pem"], "key_file": tls_files["key.pem"],
-                "ca_file": tls_files["ca.pem"], "verify": False, "timeout": 3},
+        "tls": {"cert_file": tls_material["server_cert"], "key_file": tls_material["server_key"],
+                "ca_file": tls_material["ca"], "verify": False, "timeout": 3},
         "accounts": {
             "APP": {"jetstream": True, "users": [
                 {"user": "app", "password": hashed,
@@ -169,7 +169,7 @@ def test_full_config_parses_to_the_values_meant(server, tls_files):
     assert varz["jetstream"]["config"]["domain"] == "hub"
 
 
-def test_rendered_config_with_cluster_and_token_passes_nats_server_t(tmp_path, tls_files):
+def test_rendered_config_with_cluster_and_token_passes_nats_server_t(tmp_path, tls_material):
     config = {
         "server_name": "n1", "port": 4222,
         "authorization": {"token": nats_bcrypt("tok"), "timeout": 2},
@@ -178,8 +178,8 @@ def test_rendered_config_with_cluster_and_token_passes_nats_server_t(tmp_path, t
                     "routes": ["nats-route://ruser:rpass@n2:6222", "nats-route://ruser:rpass@n3:6222"],
                     "no_advertise": True,
                     "authorization": {"user": "ruser", "password": nats_bcrypt("rpass")},
-                    "tls": {"cert_file": tls_files["cert.pem"], "key_file": tls_files["key.pem"],
-                            "ca_file": tls_files["ca.pem"], "verify": True, "timeout": 2}},
+                    "tls": {"cert_file": tls_material["server_cert"], "key_file": tls_material["server_key"],
+                            "ca_file": tls_material["ca"], "verify": True, "timeout": 2}},
     }
     result = check_config(tmp_path, config)
     assert result.returncode == 0, result.stdout
@@ -698,13 +698,13 @@ CONSERVATIVE = {"cluster_name", "jetstream_off", "jetstream_on"}
 RELEASE_DEPENDENT = ["js_limits_up", "extra_leafnode_remote_added"]
 
 
-def _materialise(config, tmp_path, tls_files, ports):
+def _materialise(config, tmp_path, tls_material, ports):
     config = copy.deepcopy(config)
     for block in [config] + [config[name] for name in ("gateway", "leafnodes", "websocket", "mqtt") if name in config]:
         if block.get("tls", {}).get("cert_file") == "CERT":
-            block["tls"] = dict(block["tls"], cert_file=tls_files["cert.pem"], key_file=tls_files["key.pem"])
+            block["tls"] = dict(block["tls"], cert_file=tls_material["server_cert"], key_file=tls_material["server_key"])
             if block["tls"].get("verify"):
-                block["tls"]["ca_file"] = tls_files["ca.pem"]
+                block["tls"]["ca_file"] = tls_material["ca"]
     if "jetstream" in config and config["jetstream"].get("store_dir") == "OTHER":
         config["jetstream"]["store_dir"] = str(tmp_path / "other-js")
     if "cluster" in config:
@@ -723,10 +723,10 @@ def release(request, monkeypatch):
     return request.param
 
 
-def _role_and_server_agree(name, before, after, release, server, tmp_path, tls_files):
+def _role_and_server_agree(name, before, after, release, server, tmp_path, tls_material):
     ports = {"FREE": free_port(), "OTHER": free_port()}
-    old = _materialise(before, tmp_path, tls_files, ports)
-    new = _materialise(after, tmp_path, tls_files, ports)
+    old = _materialise(before, tmp_path, tls_material, ports)
+    new = _materialise(after, tmp_path, tls_material, ports)
     srv = server(old)
     assert srv.varz()["version"] == release
     old_full = copy.deepcopy(srv.config)
@@ -748,17 +748,17 @@ def _role_and_server_agree(name, before, after, release, server, tmp_path, tls_f
 @pytest.mark.parametrize("release", OLDEST_AND_NEWEST, indirect=True)
 @pytest.mark.parametrize("name, before, after", CASES, ids=[case[0] for case in CASES])
 def test_classification_matches_the_real_server(name, before, after, release, server, tmp_path,
-                                                tls_files):
-    _role_and_server_agree(name, before, after, release, server, tmp_path, tls_files)
+                                                tls_material):
+    _role_and_server_agree(name, before, after, release, server, tmp_path, tls_material)
 
 
 @pytest.mark.parametrize("release", RELEASES, indirect=True)
 @pytest.mark.parametrize("name", RELEASE_DEPENDENT)
 def test_release_dependent_rules_match_every_release_on_disk(name, release, server, tmp_path,
-                                                             tls_files):
+                                                             tls_material):
     before, after = next((case[1], case[2]) for case in CASES if case[0] == name)
     srv, reloaded = _role_and_server_agree(name, before, after, release, server, tmp_path,
-                                           tls_files)
+                                           tls_material)
     if name == "js_limits_up" and reloaded:
         # the raised limit is in force, not only accepted
         with urllib.request.urlopen("http://127.0.0.1:%d/jsz" % srv.http, timeout=2) as resp:

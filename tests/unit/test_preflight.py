@@ -193,12 +193,12 @@ def test_good_input_passes(tmp_path, playbook, extra):
     assert {host: counts["failed"] for host, counts in parse_recap(output).items()} == {"n1": 0, "n2": 0, "n3": 0}, output
 
 
-def test_string_tls_timeouts_render_as_numbers_nats_server_accepts(tmp_path, tls_files):
+def test_string_tls_timeouts_render_as_numbers_nats_server_accepts(tmp_path, tls_material):
     """-e nats_server_tls_timeout=5 is the string "5"; the role must still write a number."""
     config_dir = tmp_path / "etc"
     (config_dir / "tls").mkdir(parents=True)
-    for source, name in (("cert.pem", "server-cert.pem"), ("key.pem", "server-key.pem"), ("ca.pem", "ca.pem")):
-        shutil.copy(tls_files[source], config_dir / "tls" / name)
+    for source, name in (("server_cert", "server-cert.pem"), ("server_key", "server-key.pem"), ("ca", "ca.pem")):
+        shutil.copy(tls_material[source], config_dir / "tls" / name)
     code, results, output = run_play("render.yml", tmp_path, [
         "nats_server_tls_timeout=5", "nats_server_cluster_tls_timeout=0.5",
         {"nats_server_config_dir": str(config_dir),
@@ -206,8 +206,8 @@ def test_string_tls_timeouts_render_as_numbers_nats_server_accepts(tmp_path, tls
          "nats_server_log_file": "", "nats_server_port": 14222, "nats_server_monitor_port": 18222,
          "nats_server_tls_enabled": True, "nats_server_cluster_enabled": True,
          "nats_server_cluster_tls_enabled": True, "nats_server_cluster_name": "c1",
-         "nats_server_tls_cert_src": tls_files["cert.pem"], "nats_server_tls_key_src": tls_files["key.pem"],
-         "nats_server_tls_ca_src": tls_files["ca.pem"]}])
+         "nats_server_tls_cert_src": tls_material["server_cert"], "nats_server_tls_key_src": tls_material["server_key"],
+         "nats_server_tls_ca_src": tls_material["ca"]}])
     assert code == 0, output
     text = [result["msg"] for status, _host, label, result in results if "msg" in result][-1]
     assert re.search(r"^tls \{[^}]*\n  timeout: 5\n", text, re.M), text

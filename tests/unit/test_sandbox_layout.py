@@ -71,20 +71,20 @@ def test_the_sandbox_inventory_resolves_the_connection_of_playbooks_jetstream(tm
 
 
 @pytest.fixture
-def sandbox_node(tmp_path, tls_files):
+def sandbox_node(tmp_path, tls_material):
     """The inventory the sandbox writes, and a TLS nats-server with its accounts behind it."""
     inv = tmp_path / "sandbox"
     client_port, monitor_port = free_port(), free_port()
     write_inventory(inv, client_port)
     (inv / "pki").mkdir()
-    shutil.copy(tls_files["ca.pem"], inv / "pki" / "ca.crt")  # the role's development CA
+    shutil.copy(tls_material["ca"], inv / "pki" / "ca.crt")  # the role's development CA
     with open(inv / "group_vars" / "nats" / "secrets.yml") as f:
         passwords = yaml.safe_load(f)["sandbox_passwords"]
     config = f"""
 server_name: {PREFIX}-1
 listen: 127.0.0.1:{client_port}
 https: 127.0.0.1:{monitor_port}
-tls {{ cert_file: "{tls_files['cert.pem']}", key_file: "{tls_files['key.pem']}" }}
+tls {{ cert_file: "{tls_material['server_cert']}", key_file: "{tls_material['server_key']}" }}
 jetstream {{ store_dir: "{tmp_path / 'js'}" }}
 accounts {{
   CIM {{ jetstream: enabled, users: [{{user: cim_admin, password: "{passwords['cim_admin']}"}}] }}

@@ -1,8 +1,10 @@
 """The shared test helpers of tests/support: the nats-server harness starts the release asked for
 and quotes the server's own words when it cannot start; the PLAY RECAP reader gives every host's
-counts of the last run in an output."""
+counts of the last run in an output; the shared test certificates carry the names and usages the
+tests rely on."""
 import pytest
 
+from ansible_collections.cim.nats.plugins.module_utils.tls_check import TLSFileError, check_node_tls
 from nats_harness import NatsServer, release_binary, releases_on_disk, start_nats_server
 from recap import parse_recap
 
@@ -52,3 +54,20 @@ def test_the_recap_reader_gives_the_last_runs_counts_per_host():
         "n2": {"ok": 1, "changed": 0, "unreachable": 1, "failed": 0, "skipped": 0, "rescued": 0, "ignored": 0},
     }
     assert parse_recap("no recap here\nok=1 changed=0\n") == {}
+
+
+def test_the_shared_certificates_name_what_the_tests_connect_to(tls_material):
+    """The server certificate serves localhost and 127.0.0.1 and is a route client too; the
+    nats.test one names that host only; the client one is no server; all chain to the one CA."""
+    ca = tls_material['ca']
+    server = check_node_tls(tls_material['server_cert'], tls_material['server_key'], ca,
+                            names=['localhost', '127.0.0.1'], client_auth=True)
+    assert server['sans'] == ['DNS:localhost', 'IP:127.0.0.1']
+    assert check_node_tls(tls_material['named_cert'], tls_material['named_key'], ca, names=['nats.test'])['sans'] == [
+        'DNS:nats.test']
+    with pytest.raises(TLSFileError, match='does not name localhost'):
+        check_node_tls(tls_material['named_cert'], tls_material['named_key'], ca, names=['localhost'])
+    with pytest.raises(TLSFileError, match='serverAuth'):
+        check_node_tls(tls_material['client_cert'], tls_material['client_key'], ca)
+    with pytest.raises(TLSFileError, match='does not belong to the certificate'):
+        check_node_tls(tls_material['server_cert'], tls_material['client_key'], ca)

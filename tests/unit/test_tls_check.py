@@ -7,12 +7,10 @@ import shutil
 import subprocess
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.cim.nats.plugins.module_utils.tls_check import TLSFileError, check_node_tls, name_matches
+from certificates import CLIENT_AUTH, SERVER_AUTH, CertificateAuthority, write_certificate, write_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAKE_SITE_PKI = os.path.join(ROOT, 'tests', 'support', 'make_site_pki.sh')
@@ -115,29 +113,15 @@ def test_an_encrypted_key_is_refused(site, tmp_path):
 
 def _issue(tmp_path, name, not_before, not_after, usages):
     """A node certificate signed by a fresh CA, with the given validity and extended key usages."""
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'test CA')])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(1).not_valid_before(not_before - datetime.timedelta(days=1))
-          .not_valid_after(not_after + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
-    builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-               .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
-               .not_valid_before(not_before).not_valid_after(not_after)
-               .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False))
-    if usages is not None:
-        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-    cert = builder.sign(ca_key, hashes.SHA256())
-    paths = [tmp_path / (name + '.crt'), tmp_path / (name + '.key'), tmp_path / (name + '-ca.crt')]
-    paths[0].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    paths[2].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    return [str(p) for p in paths]
+    day = datetime.timedelta(days=1)
+    ca = CertificateAuthority('test CA', not_before - day, not_after + day)
+    cert, key = ca.issue(name, ['DNS:' + name], usages, not_before, not_after)
+    return [write_certificate(tmp_path / (name + '.crt'), cert), write_key(tmp_path / (name + '.key'), key),
+            write_certificate(tmp_path / (name + '-ca.crt'), ca.certificate)]
 
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
-BOTH = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+BOTH = [SERVER_AUTH, CLIENT_AUTH]
 
 
 def test_expired_and_not_yet_valid_certificates(tmp_path):
@@ -149,10 +133,10 @@ def test_expired_and_not_yet_valid_certificates(tmp_path):
 
 def test_routes_need_client_auth_and_every_node_server_auth(tmp_path):
     day = datetime.timedelta(days=1)
-    server_only = _issue(tmp_path, 'srv', NOW - day, NOW + day, [ExtendedKeyUsageOID.SERVER_AUTH])
+    server_only = _issue(tmp_path, 'srv', NOW - day, NOW + day, [SERVER_AUTH])
     check_node_tls(*server_only)
     refused('cert', ['clientAuth', 'mutual TLS'], *server_only, client_auth=True)
-    client_only = _issue(tmp_path, 'cli', NOW - day, NOW + day, [ExtendedKeyUsageOID.CLIENT_AUTH])
+    client_only = _issue(tmp_path, 'cli', NOW - day, NOW + day, [CLIENT_AUTH])
     refused('cert', ['serverAuth'], *client_only)
     # No extended key usage at all: any usage, as Go reads it.
     check_node_tls(*_issue(tmp_path, 'any', NOW - day, NOW + day, None), client_auth=True)
@@ -225,10 +209,10 @@ MONITOR_CASES = [
 
 
 @pytest.mark.parametrize("case, extra, cert, url", MONITOR_CASES, ids=[c[0] for c in MONITOR_CASES])
-def test_health_checks_use_a_name_the_certificate_carries(case, extra, cert, url, site, tls_files, tmp_path):
+def test_health_checks_use_a_name_the_certificate_carries(case, extra, cert, url, site, tls_material, tmp_path):
     from test_preflight import run_play
-    files = ({"nats_server_tls_cert_src": tls_files["cert.pem"], "nats_server_tls_key_src": tls_files["key.pem"],
-              "nats_server_tls_ca_src": tls_files["ca.pem"]} if cert == "loopback" else
+    files = ({"nats_server_tls_cert_src": tls_material["server_cert"], "nats_server_tls_key_src": tls_material["server_key"],
+              "nats_server_tls_ca_src": tls_material["ca"]} if cert == "loopback" else
              {"nats_server_tls_cert_src": str(site / "nats-1.crt"), "nats_server_tls_key_src": str(site / "nats-1.key"),
               "nats_server_tls_ca_src": str(site / "ca.crt")})
     extra = dict({"nats_server_tls_enabled": True, "nats_server_monitor_scheme": "https"}, **files, **extra)
