@@ -153,6 +153,24 @@ def test_bad_input_fails_the_one_check_that_names_it(tmp_path, playbook, extra, 
     assert_only_check_failed(run_play(playbook, tmp_path, extra, host_vars), check, words)
 
 
+@pytest.mark.parametrize("playbook, extra, checks", [
+    ("cluster.yml", ["nats_cluster_route_password=", "nats_cluster_roll_gate_timeout=5"],
+     {"route password": "nats_cluster_route_password must be set",
+      "roll gate timeout": "nats_cluster_roll_gate_timeout must be at least 10 seconds; got '5'"}),
+    ("server.yml", ["nats_server_jetstream_domain=hub.eu", "nats_server_lame_duck_duration=10s"],
+     {"JetStream domain": "nats_server_jetstream_domain 'hub.eu' may not contain",
+      "lame duck": "nats_server_lame_duck_duration must be at least 30s"}),
+], ids=["cluster settings", "server settings"])
+def test_several_bad_inputs_are_all_named(tmp_path, playbook, extra, checks):
+    """One run names every check of a task that fails, each with its own message."""
+    code, results, output = run_play(playbook, tmp_path, extra)
+    assert code != 0, output
+    failed = failures(results)
+    assert {label for label, _message in failed} == set(checks), output
+    for label, message in failed:
+        assert checks[label] in message, message
+
+
 SYSTEM_ACCOUNT = [{"nats_cluster_accounts": {"SYS": {"users": [{"user": "sys", "password": "p"}]}},
                    "nats_cluster_system_account": "SYS"}]
 
