@@ -315,6 +315,18 @@ class ItemValidator:
         return params
 
 
+# One validator per kind, made the first time a layout has items of that kind: the argument
+# spec and its validators derive from the field tables, the same for every layout.
+_ITEM_VALIDATORS = {}
+
+
+def _item_validator(kind, spec):
+    validator = _ITEM_VALIDATORS.get(kind)
+    if validator is None:
+        validator = _ITEM_VALIDATORS[kind] = ItemValidator(spec())
+    return validator
+
+
 def parse_layout(layout):
     """Validate every item of ``layout`` with its single-object module's argument spec.
 
@@ -326,7 +338,7 @@ def parse_layout(layout):
     entries, problems, seen = [], [], {}
     for key, kind, spec, to_config in LAYOUT_KINDS:
         items = layout.get(key) or []
-        validate_options = ItemValidator(spec()) if items else None
+        validate_options = _item_validator(kind, spec) if items else None
         for index, item in enumerate(items):
             where = '%s[%d]' % (key, index)
             if not isinstance(item, dict):
