@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import functools
 import json
 import re
 
@@ -196,30 +197,52 @@ def _sources(value):
     return sorted((_source(s) for s in value or [] if s), key=_sort_key)
 
 
+def _list(value):
+    return list(value or [])
+
+
+def _subjects(value):
+    return sorted(set(value or []))
+
+
+def _durations(value):
+    return [int(d) for d in value or []]
+
+
 # The canonical form of a field, by its kind (``jetstream_fields``): what the server stores.
-_CANONICAL_FORMS = {
+# Forms of the value alone, then those that also read the field's declaration.
+_VALUE_FORMS = {
+    'limit': _limit,
+    'bool': bool,
+    'time': normalize_timestamp,
+    'list': _list,
+    'subjects': _subjects,
+    'durations': _durations,
+    'metadata': _metadata,
+    'placement': _placement,
+    'source': _source,
+    'sources': _sources,
+    'transform': _transform,
+    'republish': _republish,
+    'consumer_limits': _consumer_limits,
+}
+_FIELD_FORMS = {
     'str': _text,
     'int': _number,
     'duration': _number,
-    'limit': lambda field, value: _limit(value),
-    'bool': lambda field, value: bool(value),
-    'time': lambda field, value: normalize_timestamp(value),
-    'list': lambda field, value: list(value or []),
-    'subjects': lambda field, value: sorted(set(value or [])),
-    'durations': lambda field, value: [int(d) for d in value or []],
-    'metadata': lambda field, value: _metadata(value),
-    'placement': lambda field, value: _placement(value),
-    'source': lambda field, value: _source(value),
-    'sources': lambda field, value: _sources(value),
-    'transform': lambda field, value: _transform(value),
-    'republish': lambda field, value: _republish(value),
-    'consumer_limits': lambda field, value: _consumer_limits(value),
 }
+
+
+def _form_of(field):
+    """The canonical form of ``field``'s values: a function of the value."""
+    if field.kind in _VALUE_FORMS:
+        return _VALUE_FORMS[field.kind]
+    return functools.partial(_FIELD_FORMS[field.kind], field)
 
 
 def _canonical_of_each(fields, config):
     """Every field of ``fields`` in its canonical form, each taken alone (``config`` without ``KEEP``)."""
-    return dict((name, _CANONICAL_FORMS[field.kind](field, config.get(name))) for name, field in fields.items())
+    return dict((name, _form_of(field)(config.get(name))) for name, field in fields.items())
 
 
 class _CanonicalForms:
@@ -233,7 +256,7 @@ class _CanonicalForms:
 
     def __init__(self, fields):
         self.fields = fields
-        self.forms = dict((name, (_CANONICAL_FORMS[field.kind], field)) for name, field in fields.items())
+        self.forms = dict((name, _form_of(field)) for name, field in fields.items())
         self.absent = _canonical_of_each(fields, {})
         # Absent values that are lists or dicts: each result gets its own.
         self.fresh = tuple((name, type(value)) for name, value in self.absent.items() if isinstance(value, (list, dict)))
@@ -243,8 +266,7 @@ class _CanonicalForms:
         if value is None or value is KEEP:
             value = self.absent[name]
             return type(value)(value) if isinstance(value, (list, dict)) else value
-        form, field = self.forms[name]
-        return form(field, value)
+        return self.forms[name](value)
 
     def __call__(self, config):
         out = dict(self.absent)
@@ -257,7 +279,7 @@ class _CanonicalForms:
                     continue
                 form = forms.get(name)
                 if form is not None:
-                    out[name] = form[0](form[1], value)
+                    out[name] = form(value)
         except Exception:
             # A value that cannot be read: raise as taking every field alone, in table order, does.
             return _canonical_of_each(self.fields, _present(config))
@@ -627,6 +649,8 @@ def diff_configs(before, after, fields):
 
     Both configs must be canonical (see ``normalize_*``); ``before`` may be None (everything new).
     """
+    if before is not None and before == after:
+        return {}  # the common case of a run with nothing to change, without a look at each field
     changes = {}
     for name in fields:
         old = before.get(name) if before is not None else None
