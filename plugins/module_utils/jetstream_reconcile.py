@@ -236,12 +236,12 @@ def _plain_value_check(option):
         element_types = _PLAIN_VALUES.get(option.get('elements'))
         if element_types is None or choices is not None:
             return None
-        return lambda value: type(value) is list and all(type(item) in element_types for item in value)
+        return lambda value: isinstance(value, list) and all(type(item) in element_types for item in value)
     types = _PLAIN_VALUES.get(kind)
     if types is None or (choices is not None and kind != 'str'):
         return None
     if choices is not None:
-        return lambda value: type(value) is str and value in choices
+        return lambda value: type(value) in types and value in choices
     return lambda value: type(value) in types
 
 
@@ -290,7 +290,7 @@ class ItemValidator:
             check = checks.get(key)
             if check is None or not check(value):
                 return None
-            params[key] = list(value) if type(value) is list else value
+            params[key] = list(value) if isinstance(value, list) else value
         return params
 
     def __call__(self, item):

@@ -95,7 +95,7 @@ def parse_duration(value, allow_negative=False):
     2.5).  ``None`` stays ``None`` (option not set).  Negative values raise unless
     ``allow_negative``.
     """
-    if type(value) is not str:
+    if not isinstance(value, str):
         return _parse_duration(value, allow_negative)
     key = (value, allow_negative)
     nanos = _DURATIONS_READ.get(key)
