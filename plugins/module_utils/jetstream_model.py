@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import functools
 import json
 import re
 
@@ -196,30 +197,93 @@ def _sources(value):
     return sorted((_source(s) for s in value or [] if s), key=_sort_key)
 
 
+def _list(value):
+    return list(value or [])
+
+
+def _subjects(value):
+    return sorted(set(value or []))
+
+
+def _durations(value):
+    return [int(d) for d in value or []]
+
+
 # The canonical form of a field, by its kind (``jetstream_fields``): what the server stores.
-_CANONICAL_FORMS = {
+# Forms of the value alone, then those that also read the field's declaration.
+_VALUE_FORMS = {
+    'limit': _limit,
+    'bool': bool,
+    'time': normalize_timestamp,
+    'list': _list,
+    'subjects': _subjects,
+    'durations': _durations,
+    'metadata': _metadata,
+    'placement': _placement,
+    'source': _source,
+    'sources': _sources,
+    'transform': _transform,
+    'republish': _republish,
+    'consumer_limits': _consumer_limits,
+}
+_FIELD_FORMS = {
     'str': _text,
     'int': _number,
     'duration': _number,
-    'limit': lambda field, value: _limit(value),
-    'bool': lambda field, value: bool(value),
-    'time': lambda field, value: normalize_timestamp(value),
-    'list': lambda field, value: list(value or []),
-    'subjects': lambda field, value: sorted(set(value or [])),
-    'durations': lambda field, value: [int(d) for d in value or []],
-    'metadata': lambda field, value: _metadata(value),
-    'placement': lambda field, value: _placement(value),
-    'source': lambda field, value: _source(value),
-    'sources': lambda field, value: _sources(value),
-    'transform': lambda field, value: _transform(value),
-    'republish': lambda field, value: _republish(value),
-    'consumer_limits': lambda field, value: _consumer_limits(value),
 }
 
 
-def _canonical(fields, config):
+def _form_of(field):
+    """The canonical form of ``field``'s values: a function of the value."""
+    if field.kind in _VALUE_FORMS:
+        return _VALUE_FORMS[field.kind]
+    return functools.partial(_FIELD_FORMS[field.kind], field)
+
+
+def _canonical_of_each(fields, config):
     """Every field of ``fields`` in its canonical form, each taken alone (``config`` without ``KEEP``)."""
-    return dict((name, _CANONICAL_FORMS[field.kind](field, config.get(name))) for name, field in fields.items())
+    return dict((name, _form_of(field)(config.get(name))) for name, field in fields.items())
+
+
+class _CanonicalForms:
+    """The canonical forms of one table of fields, prepared once.
+
+    A field left out (or None, or ``KEEP``) always has the same canonical form, so those are
+    computed here once; a config then costs one form per field it sets, not one per field of
+    the table (a declared item sets a handful of about forty).  The result is the same dict,
+    key for key and in the same order, as taking every field alone.
+    """
+
+    def __init__(self, fields):
+        self.fields = fields
+        self.forms = dict((name, _form_of(field)) for name, field in fields.items())
+        self.absent = _canonical_of_each(fields, {})
+        # Absent values that are lists or dicts: each result gets its own.
+        self.fresh = tuple((name, type(value)) for name, value in self.absent.items() if isinstance(value, (list, dict)))
+
+    def form(self, name, value):
+        """The canonical form of field ``name`` with ``value``."""
+        if value is None or value is KEEP:
+            value = self.absent[name]
+            return type(value)(value) if isinstance(value, (list, dict)) else value
+        return self.forms[name](value)
+
+    def __call__(self, config):
+        out = dict(self.absent)
+        for name, make in self.fresh:
+            out[name] = make(out[name])
+        forms = self.forms
+        try:
+            for name, value in (config or {}).items():
+                if value is None or value is KEEP:
+                    continue
+                form = forms.get(name)
+                if form is not None:
+                    out[name] = form(value)
+        except Exception:
+            # A value that cannot be read: raise as taking every field alone, in table order, does.
+            return _canonical_of_each(self.fields, _present(config))
+        return out
 
 
 def _present(config):
@@ -239,8 +303,14 @@ def normalize_stream_config(config, server_limits=None):
     ``server_limits`` (the server's ``jetstream { limits }``: ``duplicate_window`` in ns) lowers
     the default window as the server does.
     """
-    c = _present(config)
-    out = _canonical(STREAM_FIELDS, c)
+    return _stream_as_stored(_STREAM_FORMS(config), server_limits)
+
+
+def _stream_as_stored(out, server_limits=None):
+    """``normalize_stream_config`` from the fields' canonical forms (``_STREAM_FORMS``): the server's own adjustments.
+
+    Reads only the canonical forms, so equal forms give equal configs; changes ``out`` in place and returns it.
+    """
     sourcing = bool(out['mirror']) or bool(out['sources'])
     if not out['subjects'] and not sourcing and out['name']:
         out['subjects'] = [out['name']]
@@ -261,7 +331,7 @@ def normalize_stream_config(config, server_limits=None):
         out['allow_msg_ttl'] = True
         out['allow_rollup_hdrs'] = True
         out['deny_purge'] = False
-    if c.get('allow_msg_schedules'):
+    if out['allow_msg_schedules']:
         out['allow_rollup_hdrs'] = True
         out['deny_purge'] = False
     if out['sealed']:
@@ -283,10 +353,18 @@ def normalize_consumer_config(config, stream_config=None, account_limits=None, s
     ``server_limits`` (the server's ``jetstream { limits }``) caps the default ``max_ack_pending``
     too and gives pull consumers its ``max_request_batch`` as their default ``max_batch``.
     """
-    c = _present(config)
     limits = _consumer_limits((stream_config or {}).get('consumer_limits'))
-    out = _canonical(CONSUMER_FIELDS, c)
-    name = c.get('durable_name') or c.get('name') or ''
+    return _consumer_as_stored(_CONSUMER_FORMS(config), limits, account_limits, server_limits)
+
+
+def _consumer_as_stored(out, limits, account_limits=None, server_limits=None):
+    """``normalize_consumer_config`` from the fields' canonical forms (``_CONSUMER_FORMS``): the server's own defaults.
+
+    ``limits`` is the stream's ``consumer_limits`` in canonical form.
+
+    Reads only the canonical forms, so equal forms give equal configs; changes ``out`` in place and returns it.
+    """
+    name = out['durable_name'] or out['name'] or ''
     out['name'] = name
     out['durable_name'] = name
     out['sample_freq'] = out['sample_freq'].strip()
@@ -327,6 +405,10 @@ def normalize_consumer_config(config, stream_config=None, account_limits=None, s
     if not out['deliver_subject'] and out['max_batch'] == 0 and batch_cap > 0:
         out['max_batch'] = batch_cap
     return out
+
+
+_STREAM_FORMS = _CanonicalForms(STREAM_FIELDS)
+_CONSUMER_FORMS = _CanonicalForms(CONSUMER_FIELDS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,6 +649,8 @@ def diff_configs(before, after, fields):
 
     Both configs must be canonical (see ``normalize_*``); ``before`` may be None (everything new).
     """
+    if before is not None and before == after:
+        return {}  # the common case of a run with nothing to change, without a look at each field
     changes = {}
     for name in fields:
         old = before.get(name) if before is not None else None
@@ -723,14 +807,40 @@ def _overlay(current_raw, desired_raw, fields):
         if value is None:
             request.pop(name, None)
         else:
-            request[name] = copy.deepcopy(value)
+            request[name] = _copy(value)
     if 'metadata' in request and isinstance(request['metadata'], dict):
         request['metadata'] = _metadata(request['metadata'])
     return request
 
 
+def _overlay_forms(current_forms, desired_forms, desired_raw):
+    """The canonical forms of ``_overlay(current_raw, desired_raw, fields)``, from those of both sides.
+
+    ``desired_forms`` are those of ``_create_request(desired_raw)`` before any field was made
+    ``KEEP``.  The request takes a field's value from the desired config, or drops it when the
+    desired config leaves it out (then its form is the absent one, as in ``desired_forms``);
+    it keeps the server's value for ``KEEP`` fields and the names (the caller sets a stream's).
+    """
+    out = dict(desired_forms)
+    for name in ('name', 'durable_name'):
+        if name in out:
+            out[name] = current_forms[name]
+    for name, value in desired_raw.items():
+        if value is KEEP and name in out:
+            out[name] = current_forms[name]
+    return out
+
+
+# Values deepcopy returns as they are.
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _copy(value):
+    return value if type(value) in _ATOMS else copy.deepcopy(value)
+
+
 def _create_request(desired_raw):
-    return dict((k, copy.deepcopy(v)) for k, v in desired_raw.items() if v is not KEEP and v is not None
+    return dict((k, _copy(v)) for k, v in desired_raw.items() if v is not KEEP and v is not None
                 and not k.startswith('_'))
 
 
@@ -773,7 +883,8 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
     plan['label'] = label or 'stream %s' % name
     plan['current'] = current
     plan['context'] = {'server_limits': server_limits}
-    before = normalize_stream_config(current, server_limits) if current is not None else None
+    current_forms = _STREAM_FORMS(current) if current is not None else None
+    before = _stream_as_stored(dict(current_forms), server_limits) if current is not None else None
     plan['before'] = before
     plan['data_loss'] = stream_data_loss(current_state) if current is not None else None
     if state == 'absent':
@@ -783,14 +894,15 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         return _finish(plan)
     validate_stream_config(desired)
     create_request = _create_request(desired)
-    defaults = normalize_stream_config({'name': name}, server_limits)
-    expected = normalize_stream_config(create_request, server_limits)
+    desired_forms = _STREAM_FORMS(create_request)
+    expected = _stream_as_stored(dict(desired_forms), server_limits)
     plan['server_defaulted'] = [] if server_limits is not None else server_defaulted(
         desired, before, expected, SERVER_LIMITED_STREAM_FIELDS)
     if current is not None and plan['server_defaulted']:
         desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
     plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
     if current is None:
+        defaults = normalize_stream_config({'name': name}, server_limits)
         unsupported = version_refusals(STREAM_FIELDS, defaults, expected, {}, server_version, True)[0]
         if desired.get('sealed') is True:
             unsupported.append({'field': 'sealed', 'old': None, 'new': True,
@@ -804,13 +916,18 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         plan['after'] = expected
         plan['changes'] = _created_fields(defaults, plan['after'], STREAM_FIELDS)
         return _finish(plan)
-    request = _overlay(current, desired, STREAM_FIELDS)
-    request['name'] = current.get('name', name)
-    after = normalize_stream_config(request, server_limits)
+    # The update request's canonical forms without building it: the desired ones, the current
+    # ones where the request keeps the server's value (it is only built when something changes).
+    after_forms = _overlay_forms(current_forms, desired_forms, desired)
+    after_forms['name'] = _STREAM_FORMS.form('name', current.get('name', name))
+    after = _stream_as_stored(after_forms, server_limits)
     plan['after'] = after
     plan['changes'] = diff_configs(before, after, STREAM_FIELDS)
     if not plan['changes']:
         return _finish(plan)
+    request = _overlay(current, desired, STREAM_FIELDS)
+    request['name'] = current.get('name', name)
+    defaults = normalize_stream_config({'name': name}, server_limits)
     unsupported, not_updatable = version_refusals(STREAM_FIELDS, defaults, after, plan['changes'], server_version,
                                                   False)
     if unsupported:
@@ -899,8 +1016,11 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
     plan['label'] = 'consumer %s on stream %s' % (name, stream)
     plan['current'] = current
     plan['context'] = {'stream_config': stream_config, 'account_limits': account_limits, 'server_limits': server_limits}
-    before = (normalize_consumer_config(current, stream_config, account_limits, server_limits)
-              if current is not None else None)
+    limits = current_forms = before = None
+    if current is not None:
+        limits = _consumer_limits((stream_config or {}).get('consumer_limits'))
+        current_forms = _CONSUMER_FORMS(current)
+        before = _consumer_as_stored(dict(current_forms), limits, account_limits, server_limits)
     plan['before'] = before
     if state == 'absent':
         if current is not None:
@@ -910,14 +1030,17 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
     validate_consumer_config(desired)
     create_request = _create_request(desired)
     create_request['name'] = create_request['durable_name'] = name
-    defaults = normalize_consumer_config({'name': name}, stream_config, account_limits, server_limits)
-    expected = normalize_consumer_config(create_request, stream_config, account_limits, server_limits)
+    if limits is None:
+        limits = _consumer_limits((stream_config or {}).get('consumer_limits'))
+    desired_forms = _CONSUMER_FORMS(create_request)
+    expected = _consumer_as_stored(dict(desired_forms), limits, account_limits, server_limits)
     plan['server_defaulted'] = [] if server_limits is not None else server_defaulted(
         desired, before, expected, SERVER_LIMITED_CONSUMER_FIELDS)
     if current is not None and plan['server_defaulted']:
         desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
     plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
     if current is None:
+        defaults = normalize_consumer_config({'name': name}, stream_config, account_limits, server_limits)
         unsupported = version_refusals(CONSUMER_FIELDS, defaults, expected, {}, server_version, True)[0]
         if unsupported:
             plan['action'] = 'refuse'
@@ -928,12 +1051,14 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
         plan['after'] = expected
         plan['changes'] = _created_fields(defaults, plan['after'], CONSUMER_FIELDS)
         return _finish(plan)
-    request = _overlay(current, desired, CONSUMER_FIELDS)
-    after = normalize_consumer_config(request, stream_config, account_limits, server_limits)
+    after_forms = _overlay_forms(current_forms, desired_forms, desired)
+    after = _consumer_as_stored(after_forms, limits, account_limits, server_limits)
     plan['after'] = after
     plan['changes'] = diff_configs(before, after, CONSUMER_FIELDS)
     if not plan['changes']:
         return _finish(plan)
+    request = _overlay(current, desired, CONSUMER_FIELDS)
+    defaults = normalize_consumer_config({'name': name}, stream_config, account_limits, server_limits)
     unsupported, not_updatable = version_refusals(CONSUMER_FIELDS, defaults, after, plan['changes'],
                                                   server_version, False)
     if unsupported:

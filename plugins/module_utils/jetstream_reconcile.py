@@ -215,6 +215,36 @@ class LayoutError(NatsError):
             len(problems), '' if len(problems) == 1 else 's', '; '.join(problems)))
 
 
+# Values Ansible's type checks return as they are, by option type ('raw': any of them).
+_PLAIN_VALUES = {'str': (str,), 'int': (int,), 'bool': (bool,), 'raw': (str, int, float, bool)}
+# Spec keys that make Ansible's validator do more than check the type and the choices.
+_SPEC_EXTRAS = ('options', 'no_log', 'fallback', 'removed_in_version', 'removed_at_date', 'deprecated_aliases',
+                'apply_defaults', 'mutually_exclusive', 'required_together', 'required_one_of', 'required_if',
+                'required_by')
+
+
+def _plain_value_check(option):
+    """A test of the values Ansible's validator would return unchanged for ``option`` (None: no such test).
+
+    Only plain types: a str for a str option (within its choices), an int, a bool, a list of
+    those; a dict or suboptions always go through the validator.
+    """
+    if any(key in option for key in _SPEC_EXTRAS):
+        return None
+    kind, choices = option.get('type', 'str'), option.get('choices')
+    if kind == 'list':
+        element_types = _PLAIN_VALUES.get(option.get('elements'))
+        if element_types is None or choices is not None:
+            return None
+        return lambda value: isinstance(value, list) and all(type(item) in element_types for item in value)
+    types = _PLAIN_VALUES.get(kind)
+    if types is None or (choices is not None and kind != 'str'):
+        return None
+    if choices is not None:
+        return lambda value: type(value) in types and value in choices
+    return lambda value: type(value) in types
+
+
 class ItemValidator:
     """Validate the items of one kind of a layout with Ansible's validator, each against the options it uses.
 
@@ -223,6 +253,11 @@ class ItemValidator:
     name plus the ones with a default or required; the options an item leaves out come back
     None, exactly as the whole spec gives them.  An item with a problem is validated again
     against the whole spec, so the problem is reported in the same words a module would use.
+
+    Most items only name options by their own names with plain values that Ansible's type
+    checks return as they are (a str within its choices, an int, a bool, a list of strings).
+    Validating one of those gives the item itself, the defaults and None for the rest; that is
+    what such an item gets here without Ansible's validator.  Any other item goes through it.
     """
 
     def __init__(self, argument_spec):
@@ -236,9 +271,33 @@ class ItemValidator:
         self.always = set(name for name, option in argument_spec.items()
                           if option.get('required') or option.get('default') is not None)
         self.by_keys = {}
+        self.plain_checks = dict((name, _plain_value_check(option)) for name, option in argument_spec.items())
+        self.required = frozenset(name for name, option in argument_spec.items() if option.get('required'))
+        self.unset = dict.fromkeys(argument_spec)
+        for name, option in argument_spec.items():
+            if option.get('default') is not None:
+                self.unset[name] = option['default']
+        # A list or dict default would have to be copied for each item: then every item is validated.
+        self.plain_items = not any(isinstance(value, (list, dict)) for value in self.unset.values())
+
+    def _plain(self, item):
+        """The validated options of an item of plain values (see the class), None for any other item."""
+        if not self.plain_items or not self.required.issubset(item):
+            return None
+        params = dict(self.unset)
+        checks = self.plain_checks
+        for key, value in item.items():
+            check = checks.get(key)
+            if check is None or not check(value):
+                return None
+            params[key] = list(value) if isinstance(value, list) else value
+        return params
 
     def __call__(self, item):
         """Return the validated options of ``item``; raise ``ModelError`` as the whole spec would."""
+        params = self._plain(item)
+        if params is not None:
+            return params
         keys = frozenset(item)
         validate = self.by_keys.get(keys)
         if validate is None:
@@ -256,6 +315,18 @@ class ItemValidator:
         return params
 
 
+# One validator per kind, made the first time a layout has items of that kind: the argument
+# spec and its validators derive from the field tables, the same for every layout.
+_ITEM_VALIDATORS = {}
+
+
+def _item_validator(kind, spec):
+    validator = _ITEM_VALIDATORS.get(kind)
+    if validator is None:
+        validator = _ITEM_VALIDATORS[kind] = ItemValidator(spec())
+    return validator
+
+
 def parse_layout(layout):
     """Validate every item of ``layout`` with its single-object module's argument spec.
 
@@ -267,7 +338,7 @@ def parse_layout(layout):
     entries, problems, seen = [], [], {}
     for key, kind, spec, to_config in LAYOUT_KINDS:
         items = layout.get(key) or []
-        validate_options = ItemValidator(spec()) if items else None
+        validate_options = _item_validator(kind, spec) if items else None
         for index, item in enumerate(items):
             where = '%s[%d]' % (key, index)
             if not isinstance(item, dict):

@@ -82,6 +82,11 @@ def _is_int(value):
     return isinstance(value, integer_types) and not isinstance(value, bool)
 
 
+# Strings read as durations: a layout writes the same few ("30d", "2m") for many objects.
+_DURATIONS_READ = {}
+_DURATIONS_KEPT = 1024
+
+
 def parse_duration(value, allow_negative=False):
     """Return a duration in nanoseconds, the unit of every JetStream API duration.
 
@@ -90,6 +95,18 @@ def parse_duration(value, allow_negative=False):
     2.5).  ``None`` stays ``None`` (option not set).  Negative values raise unless
     ``allow_negative``.
     """
+    if not isinstance(value, str):
+        return _parse_duration(value, allow_negative)
+    key = (value, allow_negative)
+    nanos = _DURATIONS_READ.get(key)
+    if nanos is None:
+        nanos = _parse_duration(value, allow_negative)
+        if len(_DURATIONS_READ) < _DURATIONS_KEPT:
+            _DURATIONS_READ[key] = nanos
+    return nanos
+
+
+def _parse_duration(value, allow_negative):
     if value is None:
         return None
     if isinstance(value, bool):

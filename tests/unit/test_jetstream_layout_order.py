@@ -129,6 +129,17 @@ VALIDATION_CASES = (
     ('kv_bucket', {'name': 'cfg', 'history': '5', 'ttl': '1h'}),
     ('kv_bucket', {'bucket': 'cfg', 'history': 'lots'}),
     ('object_store', {'bucket': 'blobs', 'ttl': '1d', 'storage': 'memory'}),
+    # Plain values under the options' own names, as most layouts are written.
+    ('stream', {'name': 'P', 'subjects': ['p.>'], 'storage': 'file', 'num_replicas': 1, 'max_age': '30d',
+                'duplicate_window': 120, 'description': 'plain', 'deny_delete': True}),
+    ('stream', {'name': 'Q', 'storage': 'memory', 'state': 'absent', 'acknowledge_data_loss': True}),
+    ('stream', {'name': 'R', 'retention': 'forever'}),
+    ('stream', {'name': 'S', 'num_replicas': True, 'subjects': ['s', 1]}),
+    ('stream', {'name': None}),
+    ('consumer', {'stream': 'A', 'name': 'P1', 'filter_subject': 'a.p.>', 'deliver_policy': 'all',
+                  'ack_policy': 'explicit', 'ack_wait': '30s', 'max_deliver': 5, 'backoff': ['1s', 2]}),
+    ('consumer', {'stream': 'A', 'name': 'P2', 'filter_subjects': ['a.1', 'a.2'], 'replay_policy': 'slow'}),
+    ('kv_bucket', {'bucket': 'plain', 'history': 5, 'ttl': '1h', 'storage': 'file'}),
 )
 
 
