@@ -111,6 +111,23 @@ def roll_order(output):
     return steps
 
 
+def step_downs(output):
+    """From a playbook's output: {node: 'changed' | 'ok' | 'skipped' | 'warned'} for the hand-over of
+    its leaders before its stop ('warned': the step-down could not run and the roll said why)."""
+    found, task = {}, ""
+    for line in output.splitlines():
+        m = re.match(r"^TASK \[(?:[^:\]]+ : )?(.*)\] \**$", line)
+        if m:
+            task = m.group(1)
+            continue
+        m = re.match(r"^(ok|changed): \[([^\]\s]+)", line)
+        if m and task.startswith("Move the JetStream leaders off this node"):
+            found[m.group(2)] = m.group(1)
+        elif m and task.startswith("Say why the leaders were not moved"):
+            found[m.group(2)] = "warned"
+    return found
+
+
 def server_state(s):
     """{node: (start, config_load_time)} from each node's /varz: a restart moves start, a reload
     moves config_load_time."""
@@ -354,6 +371,12 @@ async def main(settings_path):
         assert sorted(n for n, _ in steps) == sorted(s.names), f"restarts seen in the run: {steps}"
         ungated = [(n, g) for n, g in steps if g != [1, 2, 3, 4, 5]]
         assert not ungated, f"nodes restarted without passing gates 1-5 before the next restart: {ungated}"
+        # Before each stop the node's leaders handed over; the stream's leader was one of the nodes.
+        handed = step_downs(out)
+        assert sorted(handed) == sorted(s.names) and "warned" not in handed.values(), \
+            f"the leaders' hand-over before each stop: {handed}"
+        assert "changed" in handed.values(), f"no node handed over a leader before its stop: {handed}"
+        print(f"     leaders handed over before the stop: {handed}", flush=True)
         numbers, info = await stored_numbers(s)
         stored = set(numbers)
         lost = sorted(set(publisher.acked) - stored)
