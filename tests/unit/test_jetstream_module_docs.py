@@ -218,3 +218,13 @@ def test_the_stream_description_lists_the_update_rules_of_the_table():
 def test_the_consumer_description_lists_the_update_rules_of_the_table():
     assert _mentioned('jetstream_consumer', 'The server never changes', 'nor turns a pull consumer') == _ruled(
         CONSUMER_FIELDS, IMMUTABLE)
+
+
+@pytest.mark.parametrize('module', sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, 'plugins', 'modules'))
+                                          if name.endswith('.py') and not name.startswith('_')))
+def test_every_module_documentation_is_yaml_ansible_doc_can_read(module):
+    for name in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'):
+        try:
+            _doc(module, name)
+        except yaml.YAMLError as exc:
+            raise AssertionError('%s %s is not YAML: %s' % (module, name, exc))
