@@ -15,13 +15,13 @@ description:
   - Asks every replicated stream and consumer that one server leads to step down
     (C($JS.API.STREAM.LEADER.STEPDOWN.<stream>), C($JS.API.CONSUMER.LEADER.STEPDOWN.<stream>.<consumer>)),
     then the meta group's leader if it is that server (C($JS.API.META.LEADER.STEPDOWN)), and waits
-    until the server leads none of them. Run before a planned stop: the objects hand over to a
+    until the server leads none of them. Run it before a planned stop, so the objects hand over to a
     current replica while the server is still whole, instead of at its shutdown.
   - Which objects the server leads comes from the server's own JSZ, through the system account (the
-    connection options). A stream or consumer step-down is a request inside the object's account:
+    connection options). A stream or consumer step-down is a request inside the object's account, so
     O(account_users) gives a user per account. Objects of an account without a user are reported in
     RV(not_moved) and left to the server's own lame duck step-down.
-  - Never fails because an object did not move (no current replica to take over, say): the
+  - Never fails because an object did not move (no current replica to take over, say), as the
     server's lame duck mode steps down from it at the stop in any case. It fails when the system
     account cannot be reached.
   - A server that does not answer (stopped) leads nothing; the module then changes nothing.

@@ -1,6 +1,6 @@
 """The JetStream modules document what they share once: options in plugins/doc_fragments, and
-return values (which Ansible cannot take from a fragment) word for word alike in every module
-that returns them.  Every option a module documents (with its fragments) agrees with the
+return values (which Ansible cannot take from a fragment) as declared in tools/return_docs.py,
+in every module that returns them.  Every option a module documents (with its fragments) agrees with the
 argument spec the field tables give, and tools/field_docs.py prints entries that agree too."""
 import ast
 import importlib.util
@@ -34,7 +34,6 @@ KIND_MODULES = {
     'object_store': ('jetstream_object_store', object_store_argument_spec),
 }
 MODULES = ('jetstream_stream', 'jetstream_kv_bucket', 'jetstream_object_store', 'jetstream_consumer', 'jetstream_info')
-SHARED_RETURNS = ('action', 'changes', 'message', 'refused', 'err_code', 'data_loss')
 # Options that live in one fragment each; a module restating them would drift from the others.
 FRAGMENT_OPTIONS = {
     'connection': ('server', 'user', 'password', 'creds', 'tls_handshake_first', 'server_limits'),
@@ -97,11 +96,35 @@ def _disagreements(path, spec, documented):
     return out
 
 
-def _field_docs_tool():
-    spec = importlib.util.spec_from_file_location('field_docs', os.path.join(ROOT, 'tools', 'field_docs.py'))
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, 'tools', name + '.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     return tool
+
+
+def _field_docs_tool():
+    return _tool('field_docs')
+
+
+RETURN_DOCS = _tool('return_docs')
+
+
+def _return_disagreements(module, documented):
+    """Where a module's RETURN and the shared declarations disagree, one sentence each, naming module and key."""
+    out = []
+    for key in RETURN_DOCS.SHARED_RETURNS:
+        want, doc = RETURN_DOCS.return_doc(module, key), documented.get(key)
+        if want is None and doc is not None:
+            out.append('%s documents %s, which tools/return_docs.py does not declare for it' % (module, key))
+        elif want is not None and doc is None:
+            out.append('%s does not document %s' % (module, key))
+        elif want is not None:
+            for name in sorted(set(want) | set(doc)):
+                if want.get(name) != doc.get(name):
+                    out.append('%s %s: %s is %r in RETURN, %r in tools/return_docs.py' % (
+                        module, key, name, doc.get(name), want.get(name)))
+    return out
 
 
 @pytest.mark.parametrize('kind', sorted(KIND_MODULES))
@@ -131,12 +154,33 @@ def test_a_disagreement_names_the_field():
     ]
 
 
-@pytest.mark.parametrize('key', SHARED_RETURNS)
-def test_shared_return_values_read_the_same_everywhere(key):
-    documented = dict((m, _doc(m, 'RETURN')[key]) for m in MODULES if key in _doc(m, 'RETURN'))
-    assert len(documented) >= 3, documented
-    texts = set(repr((d['description'], d['returned'], d['type'])) for d in documented.values())
-    assert len(texts) == 1, documented
+@pytest.mark.parametrize('module', MODULES)
+def test_shared_return_values_are_documented_as_declared(module):
+    assert _return_disagreements(module, _doc(module, 'RETURN')) == []
+
+
+def test_every_shared_return_value_is_returned_by_several_modules():
+    assert dict((key, sorted(entry['samples'])) for key, entry in RETURN_DOCS.SHARED_RETURNS.items()
+                if len(entry['samples']) < 3) == {}
+
+
+def test_a_return_disagreement_names_the_module_and_key():
+    documented = dict((key, RETURN_DOCS.return_doc('jetstream_consumer', key)) for key in RETURN_DOCS.SHARED_RETURNS)
+    documented['data_loss'] = RETURN_DOCS.return_doc('jetstream_stream', 'data_loss')
+    documented['err_code'] = dict(documented['err_code'], type='str')
+    del documented['message']
+    assert _return_disagreements('jetstream_consumer', documented) == [
+        'jetstream_consumer documents data_loss, which tools/return_docs.py does not declare for it',
+        'jetstream_consumer does not document message',
+        "jetstream_consumer err_code: type is 'str' in RETURN, 'int' in tools/return_docs.py",
+    ]
+
+
+@pytest.mark.parametrize('module', RETURN_DOCS.MODULES)
+def test_the_return_docs_tool_prints_what_the_test_expects(module):
+    printed = yaml.safe_load(RETURN_DOCS.render(RETURN_DOCS.returns_doc(module)))
+    assert _return_disagreements(module, printed) == []
+    assert list(RETURN_DOCS.returns_doc(module, ['message'])) == ['message']
 
 
 @pytest.mark.parametrize('module', MODULES)
@@ -174,3 +218,13 @@ def test_the_stream_description_lists_the_update_rules_of_the_table():
 def test_the_consumer_description_lists_the_update_rules_of_the_table():
     assert _mentioned('jetstream_consumer', 'The server never changes', 'nor turns a pull consumer') == _ruled(
         CONSUMER_FIELDS, IMMUTABLE)
+
+
+@pytest.mark.parametrize('module', sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, 'plugins', 'modules'))
+                                          if name.endswith('.py') and not name.startswith('_')))
+def test_every_module_documentation_is_yaml_ansible_doc_can_read(module):
+    for name in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'):
+        try:
+            _doc(module, name)
+        except yaml.YAMLError as exc:
+            raise AssertionError('%s %s is not YAML: %s' % (module, name, exc))
