@@ -89,20 +89,25 @@ class Deployment:
         return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]
 
 
-def roll_order(output):
-    """From a playbook's output: the nodes restarted, in order, each with the health gates it
-    passed before the next restart began. [(node, [gate numbers])]"""
-    steps, task = [], ""
+def task_results(output):
+    """From a playbook's output: (task name, 'ok' | 'changed', host) for every host result line, in order."""
+    task = ""
     for line in output.splitlines():
         m = re.match(r"^TASK \[(?:[^:\]]+ : )?(.*)\] \**$", line)
         if m:
             task = m.group(1)
             continue
         m = re.match(r"^(ok|changed): \[([^\]\s]+)", line)
-        if not m:
-            continue
-        host = m.group(2)
-        if task.startswith("Restart nats-server") and m.group(1) == "changed":
+        if m:
+            yield task, m.group(1), m.group(2)
+
+
+def roll_order(output):
+    """From a playbook's output: the nodes restarted, in order, each with the health gates it
+    passed before the next restart began. [(node, [gate numbers])]"""
+    steps = []
+    for task, status, host in task_results(output):
+        if task.startswith("Restart nats-server") and status == "changed":
             steps.append((host, []))
         gate = re.match(r"^Gate (\d+):", task)
         # A gate asked again (gate 4 after the meta leader moved) counts once.
@@ -112,19 +117,14 @@ def roll_order(output):
 
 
 def step_downs(output):
-    """From a playbook's output: {node: 'changed' | 'ok' | 'skipped' | 'warned'} for the hand-over of
-    its leaders before its stop ('warned': the step-down could not run and the roll said why)."""
-    found, task = {}, ""
-    for line in output.splitlines():
-        m = re.match(r"^TASK \[(?:[^:\]]+ : )?(.*)\] \**$", line)
-        if m:
-            task = m.group(1)
-            continue
-        m = re.match(r"^(ok|changed): \[([^\]\s]+)", line)
-        if m and task.startswith("Move the JetStream leaders off this node"):
-            found[m.group(2)] = m.group(1)
-        elif m and task.startswith("Say why the leaders were not moved"):
-            found[m.group(2)] = "warned"
+    """From a playbook's output: {node: 'changed' | 'ok' | 'warned'} for the hand-over of its
+    leaders before its stop ('warned': the step-down could not run and the roll said why)."""
+    found = {}
+    for task, status, host in task_results(output):
+        if task.startswith("Move the JetStream leaders off this node"):
+            found[host] = status
+        elif task.startswith("Say why the leaders were not moved"):
+            found[host] = "warned"
     return found
 
 
