@@ -36,9 +36,9 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 sys.path.insert(0, HERE)
 from jetstream_reconcile import machine  # noqa: E402  (after the path inserts)
-from nats_harness import SERVER_BIN, free_port  # noqa: E402
+from nats_harness import SERVER_BIN, free_port  # noqa: E402  (tests/support, after the path insert)
 
-import nats  # noqa: E402
+import nats  # noqa: E402  (third-party, kept below the collection's own path inserts)
 
 PASSWORD = "handoff"
 LAME_DUCK = "lame_duck_duration: 30s\nlame_duck_grace_period: 10s\n"
