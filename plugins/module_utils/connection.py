@@ -306,6 +306,7 @@ class JetStreamClient:
         self._loop = None
         self._nc = None
         self._async_errors = []
+        self._prefetched = {}
         self.connected_url = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -338,6 +339,11 @@ class JetStreamClient:
                 self._loop.run_until_complete(self._close_quietly(self._nc))
         finally:
             self._nc = None
+            # A prefetch nobody collected (the caller failed first): its outcome is not news.
+            for read in self._prefetched.values():
+                if read.done() and not read.cancelled():
+                    read.exception()
+            self._prefetched.clear()
             try:
                 pending = [task for task in asyncio.all_tasks(self._loop) if not task.done()]
                 for task in pending:
@@ -443,20 +449,17 @@ class JetStreamClient:
         ``JetStreamApiError`` unless its ``err_code`` is in ``allow_errors``, in which case the
         answer (with its ``error`` key) is returned.
         """
+        prefetched = self._prefetched.pop((api_subject, None, _payload_key(payload)), None)
+        if prefetched is not None and not allow_errors:
+            return self._loop.run_until_complete(prefetched)[api_subject]
         subject = self.prefix + api_subject
         body = b'' if payload is None else json.dumps(payload).encode('utf-8')
         raw = self._loop.run_until_complete(self._request(subject, body))
         return _decode_answer(subject, raw, allow_errors)
 
-    async def _request_once(self, subject, body, fresh=True):
-        """One request; a permissions violation reported for it ends the wait at once.
-
-        ``fresh`` forgets the violations reported before it; a batch of concurrent reads
-        forgets them once, before its first request, so that none of its requests hides
-        another's refusal.
-        """
-        if fresh:
-            self._forget_async_errors()
+    async def _request_once(self, subject, body):
+        """One request; a permissions violation reported for it ends the wait at once."""
+        self._forget_async_errors()
         request = asyncio.ensure_future(self._nc.request(subject, body, timeout=self.request_timeout))
         denied = asyncio.ensure_future(self._denied.wait())
         try:
@@ -473,68 +476,219 @@ class JetStreamClient:
         del self._async_errors[:]
         self._denied.clear()
 
-    async def _request(self, subject, body, fresh=True):
-        where = 'domain %r' % self.settings['domain'] if self.settings.get('domain') else 'this account'
+    async def _request(self, subject, body):
         try:
-            return await self._request_once(subject, body, fresh)
+            return await self._request_once(subject, body)
         except nats.errors.NoRespondersError:
-            raise JetStreamUnavailableError(
-                'no JetStream answers on %s at %s: JetStream is not enabled for %s, the domain is wrong, '
-                'or the user may not publish there' % (subject, self.connected_url, where))
+            raise self._no_responders(subject)
         except (nats.errors.TimeoutError, asyncio.TimeoutError):
-            raise JetStreamUnavailableError(
-                'no answer from JetStream on %s at %s within %ss (is JetStream enabled for %s, and is the '
-                'meta leader available?)' % (subject, self.connected_url, self.request_timeout, where))
+            raise self._no_answer(subject)
         except nats.errors.Error as exc:
             raise NatsConnectionError('request on %s to %s failed: %s' % (
                 subject, self.connected_url, _describe_failure(exc, self.request_timeout)))
 
     def paged(self, api_subject, key, payload=None):
-        """Collect every item of a paged list endpoint (STREAM.NAMES, STREAM.LIST, CONSUMER.LIST...)."""
+        """Collect every item of a paged list endpoint (STREAM.NAMES, STREAM.LIST, CONSUMER.LIST...).
+
+        A ``prefetch`` of the same endpoint, key and payload is collected instead of asking again.
+        """
+        prefetched = self._prefetched.pop((api_subject, key, _payload_key(payload)), None)
+        if prefetched is not None:
+            return self._loop.run_until_complete(prefetched)[api_subject]
         return self.paged_many([api_subject], key, payload)[api_subject]
 
-    def paged_many(self, api_subjects, key, payload=None, in_flight=CONCURRENT_READS, on_listing=None):
+    def prefetch(self, api_subject, key=None, payload=None):
+        """Send a read now and return at once; the server answers while the caller works.
+
+        With ``key`` it is the first page of a paged listing, collected by the next ``paged``
+        of the same endpoint, key and payload; without, a single read (``payload`` is its
+        request), collected by the next ``api`` of the same endpoint and payload.  A failure is
+        raised there, as those raise it.
+        """
+        payload = dict(payload or {})
+        self._prefetched[(api_subject, key, _payload_key(payload))] = self._loop.create_task(
+            self._paged_many([api_subject], key, payload, CONCURRENT_READS))
+        # Let the request reach the socket: the task publishes, then nats-py's flusher writes.
+        self._loop.run_until_complete(_a_few_turns())
+
+    def paged_many(self, api_subjects, key, payload=None, in_flight=CONCURRENT_READS, on_listing=None,
+                   meanwhile=None):
         """Collect several paged listings at once; return ``{api_subject: items}``.
 
         Reads only, at most ``in_flight`` requests outstanding: a layout's consumer listings,
         one per stream, cost one round trip's wait instead of one per stream.  ``payload``
         (a filter) goes with every page request.  ``on_listing(api_subject, items)``, when
         given, is called as each listing completes, so work on it overlaps the server's answers
-        to the others.  The first failure (of a request or of ``on_listing``) cancels the rest
-        and is raised as ``api`` would raise it.
+        to the others.  ``meanwhile()``, when given, is called once the first requests are
+        sent, before any ``on_listing``: work that overlaps the server's first answers.  The
+        first failure (of a request, ``meanwhile`` or ``on_listing``) stops the reads and is
+        raised as ``api`` would raise it.
         """
         api_subjects = list(api_subjects)
         if not api_subjects:
+            if meanwhile is not None:
+                meanwhile()
             return {}
         return self._loop.run_until_complete(self._paged_many(api_subjects, key, dict(payload or {}), in_flight,
-                                                              on_listing))
+                                                              on_listing, meanwhile))
 
-    async def _paged_many(self, api_subjects, key, payload, in_flight, on_listing=None):
-        gate = asyncio.Semaphore(in_flight)
+    async def _paged_many(self, api_subjects, key, payload, in_flight, on_listing=None, meanwhile=None):
+        return await _Reads(self, key, payload, on_listing).run(api_subjects, in_flight, meanwhile)
 
-        async def listing(api_subject):
-            subject, items = self.prefix + api_subject, []
-            while True:
-                body = json.dumps(dict(payload, offset=len(items))).encode('utf-8')
-                async with gate:
-                    raw = await self._request(subject, body, fresh=False)
-                answer = _decode_answer(subject, raw)
-                page = answer.get(key) or []
-                items.extend(page)
-                if not page or len(items) >= answer.get('total', 0):
-                    if on_listing is not None:
-                        on_listing(api_subject, items)
-                    return api_subject, items
+    def _no_responders(self, subject):
+        return JetStreamUnavailableError(
+            'no JetStream answers on %s at %s: JetStream is not enabled for %s, the domain is wrong, '
+            'or the user may not publish there' % (subject, self.connected_url, self._where()))
 
-        self._forget_async_errors()
-        tasks = [asyncio.ensure_future(listing(api_subject)) for api_subject in api_subjects]
+    def _no_answer(self, subject):
+        return JetStreamUnavailableError(
+            'no answer from JetStream on %s at %s within %ss (is JetStream enabled for %s, and is the '
+            'meta leader available?)' % (subject, self.connected_url, self.request_timeout, self._where()))
+
+    def _where(self):
+        return 'domain %r' % self.settings['domain'] if self.settings.get('domain') else 'this account'
+
+
+def _payload_key(payload):
+    return json.dumps(payload or {}, sort_keys=True)
+
+
+async def _a_few_turns(turns=3):
+    for _turn in range(turns):
+        await asyncio.sleep(0)
+
+
+class _Reads:
+    """Reads (paged listings, or single answers when ``key`` is None) over one reply subscription.
+
+    At most a window of requests is outstanding.  Each answer is handled as it arrives, in the
+    subscription's callback, which also sends the next request (the listing's next page, or the
+    next listing): no task, future or timer per request, which is most of what a request costs
+    the client.  A listing whose first page gives its total asks for all its other pages at
+    once.  The reads fail as ``api`` fails: an error answer, no responders, a permissions
+    violation reported meanwhile, a closed connection, or no answer within the request timeout.
+    """
+
+    def __init__(self, client, key, payload, on_listing):
+        self.client = client
+        self.nc = client._nc
+        self.key = key
+        self.payload = payload
+        self.on_listing = on_listing
+        self.results = {}
+        self.pages = {}      # listing -> {offset: page} of pages that came before the ones ahead of them
+        self.asked = {}      # listing -> offsets asked for and not answered yet
+        self.waiting = {}    # reply subject -> (listing, offset), oldest first
+        self.queue = []
+        self.sent = self.answered = 0
+        self.done = self.inbox = self.held = None
+
+    async def _send(self, api_subject, offset):
+        self.sent += 1
+        reply = '%s.%d' % (self.inbox, self.sent)
+        self.waiting[reply] = (api_subject, offset)
+        self.asked[api_subject].add(offset)
+        body = self.payload if self.key is None else dict(self.payload, offset=offset)
+        await self.nc.publish(self.client.prefix + api_subject, json.dumps(body).encode('utf-8'), reply=reply)
+
+    async def _start_next(self):
+        if self.queue:
+            api_subject = self.queue.pop()
+            self.results[api_subject] = []
+            self.asked[api_subject] = set()
+            await self._send(api_subject, 0)
+
+    async def _on_answer(self, msg):
+        found = self.waiting.pop(msg.subject, None)
+        if found is None or self.done.done():
+            return
+        self.answered += 1
+        api_subject, offset = found
+        subject = self.client.prefix + api_subject
         try:
-            return dict(await asyncio.gather(*tasks))
+            if msg.headers and msg.headers.get('Status') == '503':
+                raise self.client._no_responders(subject)
+            answer = _decode_answer(subject, msg.data)
+            asked = self.asked[api_subject]
+            asked.discard(offset)
+            if self.key is None:
+                self.results[api_subject] = answer
+            else:
+                await self._add_page(api_subject, offset, answer)
+            if asked:
+                return
+            if self.on_listing is not None:
+                if self.held is None:
+                    self.on_listing(api_subject, self.results[api_subject])
+                else:
+                    self.held.append(api_subject)  # for after ``meanwhile``
+            await self._start_next()
+            if not self.waiting:
+                self.done.set_result(None)
+        except Exception as exc:  # raised to the caller, as api() would raise it
+            if not self.done.done():
+                self.done.set_exception(exc)
+
+    async def _add_page(self, api_subject, offset, answer):
+        page = answer.get(self.key) or []
+        items, later = self.results[api_subject], self.pages.setdefault(api_subject, {})
+        later[offset] = page
+        while len(items) in later:
+            next_page = later.pop(len(items))
+            if not next_page:
+                break
+            items.extend(next_page)
+        total = answer.get('total', 0)
+        if offset == 0 and page and len(page) < total:
+            # The first page says how many there are: ask for every other page at once.
+            for start in range(len(page), total, len(page)):
+                await self._send(api_subject, start)
+        elif not self.asked[api_subject] and page and len(items) < total:
+            # The listing changed while it was read: go on from what is there, as one by one would.
+            later.clear()
+            await self._send(api_subject, len(items))
+
+    async def run(self, api_subjects, in_flight, meanwhile=None):
+        loop = asyncio.get_running_loop()
+        client = self.client
+        self.done = loop.create_future()
+        self.queue = list(reversed(api_subjects))
+        self.inbox = self.nc.new_inbox()
+        client._forget_async_errors()
+        subscription = await self.nc.subscribe(self.inbox + '.*', cb=self._on_answer)
+        denied = loop.create_task(client._denied.wait())
+        try:
+            if meanwhile is not None:
+                self.held = []
+            for _read in range(min(in_flight, len(api_subjects))):
+                await self._start_next()
+            if meanwhile is not None:
+                await _a_few_turns()  # the requests reach the socket before the work starts
+                meanwhile()
+                held, self.held = self.held, None
+                for api_subject in held:
+                    self.on_listing(api_subject, self.results[api_subject])
+            answered = self.answered
+            while True:
+                finished, _ = await asyncio.wait([self.done, denied], timeout=client.request_timeout,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                if self.done in finished:
+                    break
+                oldest = client.prefix + next(iter(self.waiting.values()))[0] if self.waiting else ''
+                if denied in finished:
+                    raise JetStreamUnavailableError('the server refused %s to this user: %s' % (
+                        oldest, _describe_failure(client._async_errors[-1], client.request_timeout)))
+                if self.nc.is_closed or self.answered == answered:
+                    raise client._no_answer(oldest)
+                answered = self.answered  # answers came in meanwhile: wait again for the rest
+            return dict((api_subject, self.results[api_subject]) for api_subject in api_subjects)
         finally:
-            # After a failure, stop the other reads and let them finish cancelling before the
-            # loop is reused or closed.
-            pending = [task for task in tasks if not task.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+            denied.cancel()
+            if self.done.done():
+                self.done.exception() if not self.done.cancelled() else None
+            else:
+                self.done.cancel()
+            try:
+                await subscription.unsubscribe()
+            except Exception:
+                pass  # the connection is gone: the error that ended the reads is the one raised

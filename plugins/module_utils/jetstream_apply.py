@@ -82,17 +82,19 @@ def list_consumers(client, stream):
     return client.paged('CONSUMER.LIST.%s' % stream, 'consumers')
 
 
-def list_consumers_of(client, streams, on_listing=None):
+def list_consumers_of(client, streams, on_listing=None, meanwhile=None):
     """Return ``{stream: [consumer info, ...]}`` for several streams, their listings read concurrently.
 
-    ``on_listing(stream, items)``, when given, is called as each stream's listing completes.
+    ``on_listing(stream, items)``, when given, is called as each stream's listing completes;
+    ``meanwhile()`` once the first requests are sent, before any ``on_listing``.
     """
     subjects = dict(('CONSUMER.LIST.%s' % stream, stream) for stream in streams)
 
     def listed(subject, items):
         on_listing(subjects[subject], items)
 
-    listings = client.paged_many(subjects, 'consumers', on_listing=listed if on_listing is not None else None)
+    listings = client.paged_many(subjects, 'consumers', on_listing=listed if on_listing is not None else None,
+                                 meanwhile=meanwhile)
     return dict((subjects[subject], items) for subject, items in listings.items())
 
 

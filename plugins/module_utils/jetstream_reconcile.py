@@ -429,16 +429,23 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(),
     on_server = dict((info['config']['name'], info) for info in list_streams(client))
     streams = [e for e in entries if e['kind'] != 'consumer']
     by_stream = dict((e['stream'], e) for e in streams)
-    for entry in streams:
-        info = on_server.get(entry['stream'])
-        entry['plan'] = plan_stream(
-            entry['desired'], info['config'] if info else None, current_state=info.get('state') if info else None,
-            recreate=entry['recreate'], acknowledge_data_loss=entry['acknowledge_data_loss'], state=entry['state'],
-            label=entry['label'], server_version=version, server_limits=server_limits)
-        protect_delete(entry['plan'], entry['acknowledge_data_loss'])
-
+    consumers = [e for e in entries if e['kind'] == 'consumer']
+    limits = None
+    if any(e['state'] == 'present' for e in consumers):
+        limits = read_account(client).get('limits')
     pruned = []
-    if prune:
+
+    def plan_streams():
+        for entry in streams:
+            info = on_server.get(entry['stream'])
+            entry['plan'] = plan_stream(
+                entry['desired'], info['config'] if info else None,
+                current_state=info.get('state') if info else None, recreate=entry['recreate'],
+                acknowledge_data_loss=entry['acknowledge_data_loss'], state=entry['state'], label=entry['label'],
+                server_version=version, server_limits=server_limits)
+            protect_delete(entry['plan'], entry['acknowledge_data_loss'])
+        if not prune:
+            return
         for name, info in on_server.items():
             if name in by_stream:
                 continue
@@ -450,12 +457,6 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(),
                                label=label)
             pruned.append(_pruned_entry(kind, object_name, name, label,
                                         _protect_prune(plan, prune_acknowledge_data_loss)))
-
-    pruned_streams = set(e['stream'] for e in pruned)
-    consumers = [e for e in entries if e['kind'] == 'consumer']
-    limits = None
-    if any(e['state'] == 'present' for e in consumers):
-        limits = read_account(client).get('limits')
 
     def listable(stream):
         """True when the stream's consumers on the server will still be there when its consumers are applied."""
@@ -492,19 +493,28 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(),
                         '%s is declared but its stream %s is not, and pruning would delete it with its consumers; '
                         'declare the stream, or take the consumer out of the layout' % (entry['label'], stream))
 
-    # stream -> {name: info} of every listing the plan needs, read at once (one round trip's wait,
-    # not one per stream); each stream's consumers are planned as its listing arrives, while the
-    # server answers the others.  A stream that is missing or goes away has no listing.
+    # stream -> {name: info} of every listing the plan needs.  The listings of every stream on
+    # the server that may hold them are asked for at once (one round trip's wait, not one per
+    # stream), and the streams are planned while the server answers; each stream's consumers
+    # are planned as its listing arrives.  A listing of a stream that is missing, or that its
+    # plan deletes or creates anew, is not used: its consumers go with it.
     listed = {}
+    pruned_streams = set()
 
     def on_listing(stream, items):
-        listed[stream] = dict((c['name'], c) for c in items)
-        plan_consumers(stream, listed[stream])
+        if listable(stream):
+            listed[stream] = dict((c['name'], c) for c in items)
+            plan_consumers(stream, listed[stream])
+
+    def while_listing():
+        plan_streams()
+        pruned_streams.update(e['stream'] for e in pruned)
 
     wanted = set(consumers_of)
     if prune:
         wanted.update(e['stream'] for e in streams if e['kind'] == 'stream' and e['state'] == 'present')
-    list_consumers_of(client, sorted(s for s in wanted if listable(s)), on_listing=on_listing)
+    list_consumers_of(client, sorted(s for s in wanted if s in on_server), on_listing=on_listing,
+                      meanwhile=while_listing)
     for stream in consumers_of:
         if stream not in listed:
             plan_consumers(stream, {})
@@ -739,6 +749,10 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
     """
     if started is None:
         started = clock()
+    # The first reads go out before the layout is checked: the server answers meanwhile.
+    client.prefetch('STREAM.LIST', 'streams')
+    if layout.get('consumers'):
+        client.prefetch('INFO')
     entries = parse_layout(layout)
     entries, subjects = plan_layout(client, entries, prune=prune, prune_prefixes=prune_prefixes,
                                     prune_names=prune_names, server_limits=server_limits,
