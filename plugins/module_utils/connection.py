@@ -670,8 +670,8 @@ class _Reads:
                     self.on_listing(api_subject, self.results[api_subject])
             answered = self.answered
             while True:
-                finished, _ = await asyncio.wait([self.done, denied], timeout=client.request_timeout,
-                                                 return_when=asyncio.FIRST_COMPLETED)
+                finished, _pending = await asyncio.wait([self.done, denied], timeout=client.request_timeout,
+                                                        return_when=asyncio.FIRST_COMPLETED)
                 if self.done in finished:
                     break
                 oldest = client.prefix + next(iter(self.waiting.values()))[0] if self.waiting else ''
@@ -684,10 +684,10 @@ class _Reads:
             return dict((api_subject, self.results[api_subject]) for api_subject in api_subjects)
         finally:
             denied.cancel()
-            if self.done.done():
-                self.done.exception() if not self.done.cancelled() else None
-            else:
+            if not self.done.done():
                 self.done.cancel()
+            elif not self.done.cancelled():
+                self.done.exception()  # marks it retrieved: asyncio logs nothing about it
             try:
                 await subscription.unsubscribe()
             except Exception:

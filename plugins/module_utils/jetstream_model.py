@@ -840,8 +840,9 @@ def _copy(value):
 
 
 def _create_request(desired_raw):
-    return dict((k, _copy(v)) for k, v in desired_raw.items() if v is not KEEP and v is not None
-                and not k.startswith('_'))
+    atoms = _ATOMS
+    return {k: (v if type(v) in atoms else copy.deepcopy(v)) for k, v in desired_raw.items()
+            if v is not None and v is not KEEP and k[:1] != '_'}
 
 
 def _new_plan(kind, name, stream=None):
@@ -900,7 +901,7 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         desired, before, expected, SERVER_LIMITED_STREAM_FIELDS)
     if current is not None and plan['server_defaulted']:
         desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
-    plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
+    plan['kept'] = sorted([k for k, v in desired.items() if v is KEEP])
     if current is None:
         defaults = normalize_stream_config({'name': name}, server_limits)
         unsupported = version_refusals(STREAM_FIELDS, defaults, expected, {}, server_version, True)[0]
@@ -918,9 +919,12 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
         return _finish(plan)
     # The update request's canonical forms without building it: the desired ones, the current
     # ones where the request keeps the server's value (it is only built when something changes).
-    after_forms = _overlay_forms(current_forms, desired_forms, desired)
-    after_forms['name'] = _STREAM_FORMS.form('name', current.get('name', name))
-    after = _stream_as_stored(after_forms, server_limits)
+    if not plan['kept'] and current_forms['name'] == desired_forms['name']:
+        after = expected  # it keeps nothing of the server's: the forms are the desired ones
+    else:
+        after_forms = _overlay_forms(current_forms, desired_forms, desired)
+        after_forms['name'] = _STREAM_FORMS.form('name', current.get('name', name))
+        after = _stream_as_stored(after_forms, server_limits)
     plan['after'] = after
     plan['changes'] = diff_configs(before, after, STREAM_FIELDS)
     if not plan['changes']:
@@ -1038,7 +1042,7 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
         desired, before, expected, SERVER_LIMITED_CONSUMER_FIELDS)
     if current is not None and plan['server_defaulted']:
         desired = dict(desired, **dict((key, KEEP) for key in plan['server_defaulted']))
-    plan['kept'] = sorted(k for k, v in desired.items() if v is KEEP)
+    plan['kept'] = sorted([k for k, v in desired.items() if v is KEEP])
     if current is None:
         defaults = normalize_consumer_config({'name': name}, stream_config, account_limits, server_limits)
         unsupported = version_refusals(CONSUMER_FIELDS, defaults, expected, {}, server_version, True)[0]
@@ -1051,8 +1055,11 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
         plan['after'] = expected
         plan['changes'] = _created_fields(defaults, plan['after'], CONSUMER_FIELDS)
         return _finish(plan)
-    after_forms = _overlay_forms(current_forms, desired_forms, desired)
-    after = _consumer_as_stored(after_forms, limits, account_limits, server_limits)
+    if not plan['kept'] and all(current_forms[key] == desired_forms[key] for key in ('name', 'durable_name')):
+        after = expected  # the request keeps nothing of the server's: the forms are the desired ones
+    else:
+        after_forms = _overlay_forms(current_forms, desired_forms, desired)
+        after = _consumer_as_stored(after_forms, limits, account_limits, server_limits)
     plan['after'] = after
     plan['changes'] = diff_configs(before, after, CONSUMER_FIELDS)
     if not plan['changes']:

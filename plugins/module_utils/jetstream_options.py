@@ -170,15 +170,36 @@ def option_value(field, option, value):
     return value
 
 
+def _reads_its_value(field):
+    """True when an option's validated value needs reading (units, metadata, suboptions)."""
+    return bool(field.unit or field.kind == 'metadata' or field.suboptions)
+
+
+# kind -> {option: (API name, field, reads its value)}: a layout converts hundreds of items.
+_CONVERSIONS = dict((kind, dict((option, (field.name, field, _reads_its_value(field)))
+                                for option, field in fields.items()))
+                    for kind, fields in KIND_FIELDS.items())
+
+
+def _set_values(kind, options, by_api_name):
+    conversions, out = _CONVERSIONS[kind], {}
+    for option, value in options.items():
+        if value is None:
+            continue
+        conversion = conversions.get(option)
+        if conversion is not None:
+            name, field, reads = conversion
+            out[name if by_api_name else option] = option_value(field, option, value) if reads else value
+    return out
+
+
 def config_from_options(kind, options):
     """The set options of ``kind`` as ``{option: API value}``; unset options are left out."""
-    return dict((option, option_value(field, option, options[option]))
-                for option, field in KIND_FIELDS[kind].items() if options.get(option) is not None)
+    return _set_values(kind, options, False)
 
 
 def _api_config(kind, options):
-    fields = KIND_FIELDS[kind]
-    return dict((fields[option].name, value) for option, value in config_from_options(kind, options).items())
+    return _set_values(kind, options, True)
 
 
 def stream_config_from_options(options):
