@@ -20,19 +20,52 @@ import json
 import os
 import socket
 import ssl
+import sys
 import traceback
+
+
+def _import_nats():
+    """Import nats-py without the aiohttp of its websocket transport.
+
+    nats-py's transport module imports aiohttp whenever it is installed: a tenth of a second
+    or more of every module run, for a transport only ws:// and wss:// URLs use.
+    ``_websocket_support`` hands it over to the connections that do.
+    """
+    left_out = 'aiohttp' not in sys.modules
+    if left_out:
+        sys.modules['aiohttp'] = None  # makes "import aiohttp" raise ImportError
+    try:
+        import nats
+        import nats.errors
+        from nats.aio.client import RawCredentials
+    finally:
+        if left_out and sys.modules.get('aiohttp', False) is None:
+            del sys.modules['aiohttp']
+    return nats, RawCredentials
+
 
 NATS_IMPORT_ERROR = None
 try:
-    import nats
-    import nats.errors
-    from nats.aio.client import RawCredentials
+    nats, RawCredentials = _import_nats()
     HAS_NATS = True
 except ImportError:  # pragma: no cover - exercised by the "missing library" path of the modules
     nats = None
     RawCredentials = None
     HAS_NATS = False
     NATS_IMPORT_ERROR = traceback.format_exc()
+
+
+def _websocket_support():
+    """Give nats-py's websocket transport the aiohttp ``_import_nats`` left out, when installed."""
+    from nats.aio import transport
+    if transport.aiohttp is not None:
+        return
+    try:
+        import aiohttp
+        import multidict
+    except ImportError:
+        return  # nats-py says what to install when it opens the websocket
+    transport.aiohttp, transport.multidict = aiohttp, multidict
 
 # Bounds on closing: nats-py's close() can wait forever on a transport whose TLS handshake failed.
 CLOSE_TIMEOUT = 5
@@ -407,6 +440,8 @@ class JetStreamClient:
             reasons = self._async_errors = []
             self._denied = asyncio.Event()
             on_error = _collector(reasons, self._denied)
+            if url.lower().startswith(('ws://', 'wss://')):
+                _websocket_support()
             nc = nats.NATS()
             try:
                 # A hard upper bound on top of nats-py's own per-step timeout: never hang.

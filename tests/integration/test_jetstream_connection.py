@@ -98,6 +98,24 @@ def test_environment_fallbacks(nats_tls):
     assert mixed['failed'] is True and 'authorization violation' in mixed['msg']
 
 
+def test_websocket_url(tmp_path, unique):
+    """A ws:// URL reaches the server's websocket listener: the module brings in the websocket
+    transport's library only for such URLs, and it works."""
+    port = free_port()
+    server = start_nats_server(tmp_path, 'websocket {\n  port: %d\n  no_tls: true\n}\n' % port)
+    try:
+        url = 'ws://127.0.0.1:%d' % port
+        created = run_module('jetstream_stream', {'server': [url], 'name': unique, 'subjects': [unique.lower() + '.>']})
+        assert created.get('failed') is not True, created.get('msg')
+        assert created['changed'] is True
+        info = run_module('jetstream_info', {'server': [url], 'streams': [unique]})
+        assert info.get('failed') is not True, info.get('msg')
+        assert info['server']['connected_url'] == url
+        assert unique in info['streams']
+    finally:
+        server.stop()
+
+
 def test_no_jetstream_permission_is_explained(nats_tls):
     args = dict(nats_tls.args, user='nojs', password='nojs-pass', request_timeout=2)
     result = run_module('jetstream_info', args)
