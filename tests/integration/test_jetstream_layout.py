@@ -535,6 +535,20 @@ def test_consumer_listings_read_at_once_include_every_page(server):
     assert second['summary'].startswith('31 streams (31 unchanged); 360 consumers (360 unchanged)'), second['summary']
 
 
+def test_a_stream_listing_of_several_pages_is_read_whole(server):
+    """More streams than one page of STREAM.LIST (256): the pages after the first are asked for
+    at once, and a second run still finds every stream, unchanged and declared once."""
+    streams = [{'name': 'MANY_%03d' % n, 'subjects': ['many.%d' % n], 'storage': 'memory'} for n in range(300)]
+    first = layout(server, streams=streams)
+    assert first.get('failed') is not True, first.get('msg')
+    page = js_api(server, '$JS.API.STREAM.LIST', {'offset': 0})
+    assert page['total'] == 300 and len(page['streams']) < 300  # a listing of more than one page
+    second = layout(server, streams=streams, prune=True, prune_prefixes=['MANY_'])
+    assert second['changed'] is False, second['summary']
+    assert second['summary'].startswith('300 streams (300 unchanged)'), second['summary']
+    assert sorted(o['name'] for o in second['objects']) == sorted(s['name'] for s in streams)
+
+
 def test_a_refused_consumer_listing_fails_the_plan_at_once_naming_it(nats_tls, unique):
     """A user who may not list one stream's consumers: the concurrent reads stop at the refusal,
     well within the request timeout, the error names the subject, and nothing is applied."""
