@@ -28,8 +28,8 @@ def _import_nats():
     """Import nats-py without the aiohttp of its websocket transport.
 
     nats-py's transport module imports aiohttp whenever it is installed: a tenth of a second
-    or more of every module run, for a transport only ws:// and wss:// URLs use.
-    ``_websocket_support`` hands it over to the connections that do.
+    or more of every module run, for a transport only ws:// and wss:// URLs use. Each new
+    websocket transport gets it handed over (``_hand_over_aiohttp_on_use``).
     """
     left_out = 'aiohttp' not in sys.modules
     if left_out:
@@ -44,17 +44,6 @@ def _import_nats():
     return nats, RawCredentials
 
 
-NATS_IMPORT_ERROR = None
-try:
-    nats, RawCredentials = _import_nats()
-    HAS_NATS = True
-except ImportError:  # pragma: no cover - exercised by the "missing library" path of the modules
-    nats = None
-    RawCredentials = None
-    HAS_NATS = False
-    NATS_IMPORT_ERROR = traceback.format_exc()
-
-
 def _websocket_support():
     """Give nats-py's websocket transport the aiohttp ``_import_nats`` left out, when installed."""
     from nats.aio import transport
@@ -66,6 +55,33 @@ def _websocket_support():
     except ImportError:
         return  # nats-py says what to install when it opens the websocket
     transport.aiohttp, transport.multidict = aiohttp, multidict
+
+
+def _hand_over_aiohttp_on_use(transport_class):
+    """Make every new websocket transport (ours, or another library's in the same process) get aiohttp first."""
+    if getattr(transport_class.__init__, 'hands_over_aiohttp', False):
+        return
+    original = transport_class.__init__
+
+    def __init__(self, *args, **kwargs):
+        _websocket_support()
+        original(self, *args, **kwargs)
+
+    __init__.hands_over_aiohttp = True
+    transport_class.__init__ = __init__
+
+
+NATS_IMPORT_ERROR = None
+try:
+    nats, RawCredentials = _import_nats()
+    from nats.aio.transport import WebSocketTransport
+    _hand_over_aiohttp_on_use(WebSocketTransport)
+    HAS_NATS = True
+except ImportError:  # pragma: no cover - exercised by the "missing library" path of the modules
+    nats = None
+    RawCredentials = None
+    HAS_NATS = False
+    NATS_IMPORT_ERROR = traceback.format_exc()
 
 # Bounds on closing: nats-py's close() can wait forever on a transport whose TLS handshake failed.
 CLOSE_TIMEOUT = 5
@@ -307,13 +323,42 @@ def _describe_failure(exc, timeout):
     return text.strip("'")
 
 
-def _collector(reasons, denied):
-    """An error callback for nats-py that keeps what went wrong instead of logging it, and sets
-    ``denied`` (an asyncio.Event) when the server reports a permissions violation."""
+class _DenialWatch:
+    """A read's wait for a permissions violation about one of its subjects (see ``_collector``)."""
+
+    def __init__(self, loop, subjects):
+        self.subjects = tuple(subjects)
+        self.lowered = tuple(subject.lower() for subject in self.subjects)
+        self.future = loop.create_future()
+
+    def concerns(self, text):
+        return any(subject in text for subject in self.lowered)
+
+    def deny(self, exc):
+        if not self.future.done():
+            self.future.set_result(exc)
+
+    def subject_named(self, default):
+        """The subject the violation names, or ``default`` when it names none of this read's."""
+        if self.future.done():
+            text = str(self.future.result()).lower()
+            for subject, lowered in zip(self.subjects, self.lowered):
+                if lowered in text:
+                    return subject
+        return default
+
+
+def _collector(reasons, watches):
+    """An error callback for nats-py that keeps what went wrong instead of logging it, and tells
+    the reads waiting (``watches``) of a permissions violation: the reads whose subject the
+    server names, or every read when it names none of theirs (an inbox, say)."""
     async def on_error(exc):
         reasons.append(exc)
-        if 'permissions violation' in str(exc).lower():
-            denied.set()
+        text = str(exc).lower()
+        if 'permissions violation' not in text:
+            return
+        for watch in [w for w in watches if w.concerns(text)] or list(watches):
+            watch.deny(exc)
     return on_error
 
 
@@ -339,6 +384,7 @@ class JetStreamClient:
         self._loop = None
         self._nc = None
         self._async_errors = []
+        self._watches = []
         self._prefetched = {}
         self.connected_url = None
 
@@ -372,10 +418,9 @@ class JetStreamClient:
                 self._loop.run_until_complete(self._close_quietly(self._nc))
         finally:
             self._nc = None
-            # A prefetch nobody collected (the caller failed first): its outcome is not news.
-            for read in self._prefetched.values():
-                if read.done() and not read.cancelled():
-                    read.exception()
+            # A prefetch nobody collected (the caller failed first, or did not need it): not news.
+            for reads in self._prefetched.values():
+                reads.abandon()
             self._prefetched.clear()
             try:
                 pending = [task for task in asyncio.all_tasks(self._loop) if not task.done()]
@@ -438,10 +483,7 @@ class JetStreamClient:
         failures = []
         for url in self.settings['server']:
             reasons = self._async_errors = []
-            self._denied = asyncio.Event()
-            on_error = _collector(reasons, self._denied)
-            if url.lower().startswith(('ws://', 'wss://')):
-                _websocket_support()
+            on_error = _collector(reasons, self._watches)
             nc = nats.NATS()
             try:
                 # A hard upper bound on top of nats-py's own per-step timeout: never hang.
@@ -485,8 +527,10 @@ class JetStreamClient:
         answer (with its ``error`` key) is returned.
         """
         prefetched = self._prefetched.pop((api_subject, None, _payload_key(payload)), None)
-        if prefetched is not None and not allow_errors:
-            return self._loop.run_until_complete(prefetched)[api_subject]
+        if prefetched is not None:
+            if not allow_errors:
+                return self._loop.run_until_complete(prefetched.finish())[api_subject]
+            prefetched.abandon()  # its answer is read as an error there: ask again, allowing them
         subject = self.prefix + api_subject
         body = b'' if payload is None else json.dumps(payload).encode('utf-8')
         raw = self._loop.run_until_complete(self._request(subject, body))
@@ -494,22 +538,21 @@ class JetStreamClient:
 
     async def _request_once(self, subject, body):
         """One request; a permissions violation reported for it ends the wait at once."""
-        self._forget_async_errors()
+        watch = _DenialWatch(asyncio.get_running_loop(), (subject,))
+        self._watches.append(watch)
         request = asyncio.ensure_future(self._nc.request(subject, body, timeout=self.request_timeout))
-        denied = asyncio.ensure_future(self._denied.wait())
         try:
-            await asyncio.wait([request, denied], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([request, watch.future], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            denied.cancel()
+            self._watches.remove(watch)
         if not request.done():
             request.cancel()
-            raise JetStreamUnavailableError('the server refused %s to this user: %s' % (
-                subject, _describe_failure(self._async_errors[-1], self.request_timeout)))
+            raise self._refused(subject, watch.future.result())
         return request.result().data
 
-    def _forget_async_errors(self):
-        del self._async_errors[:]
-        self._denied.clear()
+    def _refused(self, subject, exc):
+        return JetStreamUnavailableError('the server refused %s to this user: %s' % (
+            subject, _describe_failure(exc, self.request_timeout)))
 
     async def _request(self, subject, body):
         try:
@@ -529,35 +572,39 @@ class JetStreamClient:
         """
         prefetched = self._prefetched.pop((api_subject, key, _payload_key(payload)), None)
         if prefetched is not None:
-            return self._loop.run_until_complete(prefetched)[api_subject]
+            return self._loop.run_until_complete(prefetched.finish())[api_subject]
         return self.paged_many([api_subject], key, payload)[api_subject]
 
     def prefetch(self, api_subject, key=None, payload=None):
         """Send a read now and return at once; the server answers while the caller works.
 
-        With ``key`` it is the first page of a paged listing, collected by the next ``paged``
-        of the same endpoint, key and payload; without, a single read (``payload`` is its
-        request), collected by the next ``api`` of the same endpoint and payload.  A failure is
-        raised there, as those raise it.
+        With ``key`` it is a paged listing, collected by the next ``paged`` of the same endpoint,
+        key and payload; without, a single read (``payload`` is its request), collected by the
+        next ``api`` of the same endpoint and payload.  Its failure is raised there, as those
+        raise it; the wait for its answer (``request_timeout``) starts there too.
         """
         payload = dict(payload or {})
-        self._prefetched[(api_subject, key, _payload_key(payload))] = self._loop.create_task(
-            self._paged_many([api_subject], key, payload, CONCURRENT_READS))
-        # Let the request reach the socket: the task publishes, then nats-py's flusher writes.
+        reads = _Reads(self, key, payload, None)
+        try:
+            self._loop.run_until_complete(reads.start([api_subject], CONCURRENT_READS))
+        except NatsError:
+            return  # not sent: the read that collects it asks again, and fails as it fails
+        self._prefetched[(api_subject, key, _payload_key(payload))] = reads
+        # Let the request reach the socket: nats-py's flusher writes on the loop's next turns.
         self._loop.run_until_complete(_a_few_turns())
 
     def paged_many(self, api_subjects, key, payload=None, in_flight=CONCURRENT_READS, on_listing=None,
                    meanwhile=None):
         """Collect several paged listings at once; return ``{api_subject: items}``.
 
-        Reads only, at most ``in_flight`` requests outstanding: a layout's consumer listings,
-        one per stream, cost one round trip's wait instead of one per stream.  ``payload``
-        (a filter) goes with every page request.  ``on_listing(api_subject, items)``, when
-        given, is called as each listing completes, so work on it overlaps the server's answers
-        to the others.  ``meanwhile()``, when given, is called once the first requests are
-        sent, before any ``on_listing``: work that overlaps the server's first answers.  The
-        first failure (of a request, ``meanwhile`` or ``on_listing``) stops the reads and is
-        raised as ``api`` would raise it.
+        Reads only, at most ``in_flight`` listings read at once (the pages of a long listing after
+        its first are asked for together): a layout's consumer listings, one per stream, cost one
+        round trip's wait instead of one per stream.  ``payload`` (a filter) goes with every page
+        request.  ``on_listing(api_subject, items)``, when given, is called as each listing
+        completes, so work on it overlaps the server's answers to the others.  ``meanwhile()``,
+        when given, is called once the first requests are sent, before any ``on_listing``: work
+        that overlaps the server's first answers.  The first failure (of a request, ``meanwhile``
+        or ``on_listing``) stops the reads and is raised as ``api`` would raise it.
         """
         api_subjects = list(api_subjects)
         if not api_subjects:
@@ -568,7 +615,9 @@ class JetStreamClient:
                                                               on_listing, meanwhile))
 
     async def _paged_many(self, api_subjects, key, payload, in_flight, on_listing=None, meanwhile=None):
-        return await _Reads(self, key, payload, on_listing).run(api_subjects, in_flight, meanwhile)
+        reads = _Reads(self, key, payload, on_listing)
+        await reads.start(api_subjects, in_flight, hold=meanwhile is not None)
+        return await reads.finish(meanwhile)
 
     def _no_responders(self, subject):
         return JetStreamUnavailableError(
@@ -596,12 +645,15 @@ async def _a_few_turns(turns=3):
 class _Reads:
     """Reads (paged listings, or single answers when ``key`` is None) over one reply subscription.
 
-    At most a window of requests is outstanding.  Each answer is handled as it arrives, in the
-    subscription's callback, which also sends the next request (the listing's next page, or the
-    next listing): no task, future or timer per request, which is most of what a request costs
-    the client.  A listing whose first page gives its total asks for all its other pages at
-    once.  The reads fail as ``api`` fails: an error answer, no responders, a permissions
-    violation reported meanwhile, a closed connection, or no answer within the request timeout.
+    ``start`` subscribes and sends the first requests, ``finish`` waits for the rest and returns
+    ``{api_subject: items or answer}``; between the two the caller may work while the server
+    answers (the answers wait in the socket).  At most a window of listings is read at once.
+    Each answer is handled as it arrives, in the subscription's callback, which also sends the
+    next request (the listing's next page, or the next listing): no task, future or timer per
+    request, which is most of what a request costs the client.  A listing whose first page
+    gives its total asks for all its other pages at once.  The reads fail as ``api`` fails: an
+    error answer, no responders, a permissions violation about their subjects, a lost
+    connection, or no answer within the request timeout (counted in ``finish``).
     """
 
     def __init__(self, client, key, payload, on_listing):
@@ -610,13 +662,21 @@ class _Reads:
         self.key = key
         self.payload = payload
         self.on_listing = on_listing
+        self.subjects = ()
         self.results = {}
         self.pages = {}      # listing -> {offset: page} of pages that came before the ones ahead of them
         self.asked = {}      # listing -> offsets asked for and not answered yet
         self.waiting = {}    # reply subject -> (listing, offset), oldest first
         self.queue = []
         self.sent = self.answered = 0
-        self.done = self.inbox = self.held = None
+        self.done = self.inbox = self.held = self.watch = self.subscription = None
+
+    def _lost(self, subject, exc):
+        """What a nats-py failure of the connection is for the caller."""
+        if isinstance(exc, NatsError):
+            return exc
+        return NatsConnectionError('request on %s to %s failed: %s' % (
+            subject, self.client.connected_url, _describe_failure(exc, self.client.request_timeout)))
 
     async def _send(self, api_subject, offset):
         self.sent += 1
@@ -660,9 +720,10 @@ class _Reads:
             await self._start_next()
             if not self.waiting:
                 self.done.set_result(None)
-        except Exception as exc:  # raised to the caller, as api() would raise it
+        except Exception as exc:  # raised to the caller by finish(), as api() would raise it
             if not self.done.done():
-                self.done.set_exception(exc)
+                self.done.set_exception(self._lost(subject, exc) if HAS_NATS and isinstance(exc, nats.errors.Error)
+                                        else exc)
 
     async def _add_page(self, api_subject, offset, answer):
         page = answer.get(self.key) or []
@@ -683,20 +744,30 @@ class _Reads:
             later.clear()
             await self._send(api_subject, len(items))
 
-    async def run(self, api_subjects, in_flight, meanwhile=None):
+    async def start(self, api_subjects, in_flight, hold=False):
+        """Subscribe and send the first ``in_flight`` listings' first requests."""
         loop = asyncio.get_running_loop()
         client = self.client
         self.done = loop.create_future()
         self.queue = list(reversed(api_subjects))
+        self.subjects = tuple(api_subjects)
         self.inbox = self.nc.new_inbox()
-        client._forget_async_errors()
-        subscription = await self.nc.subscribe(self.inbox + '.*', cb=self._on_answer)
-        denied = loop.create_task(client._denied.wait())
+        self.watch = _DenialWatch(loop, [client.prefix + subject for subject in api_subjects])
+        client._watches.append(self.watch)
+        if hold:
+            self.held = []
         try:
-            if meanwhile is not None:
-                self.held = []
+            self.subscription = await self.nc.subscribe(self.inbox + '.*', cb=self._on_answer)
             for _read in range(min(in_flight, len(api_subjects))):
                 await self._start_next()
+        except Exception as exc:
+            await self._end()
+            raise self._lost(client.prefix + api_subjects[0], exc)
+
+    async def finish(self, meanwhile=None):
+        """Run ``meanwhile`` (when given), wait for every answer, return the results."""
+        client = self.client
+        try:
             if meanwhile is not None:
                 await _a_few_turns()  # the requests reach the socket before the work starts
                 meanwhile()
@@ -705,25 +776,40 @@ class _Reads:
                     self.on_listing(api_subject, self.results[api_subject])
             answered = self.answered
             while True:
-                finished, _pending = await asyncio.wait([self.done, denied], timeout=client.request_timeout,
+                finished, _pending = await asyncio.wait([self.done, self.watch.future], timeout=client.request_timeout,
                                                         return_when=asyncio.FIRST_COMPLETED)
                 if self.done in finished:
+                    self.done.result()  # the failure an answer brought, if any
                     break
                 oldest = client.prefix + next(iter(self.waiting.values()))[0] if self.waiting else ''
-                if denied in finished:
-                    raise JetStreamUnavailableError('the server refused %s to this user: %s' % (
-                        oldest, _describe_failure(client._async_errors[-1], client.request_timeout)))
-                if self.nc.is_closed or self.answered == answered:
+                if self.watch.future in finished:
+                    raise client._refused(self.watch.subject_named(oldest), self.watch.future.result())
+                if self.nc.is_closed:
+                    raise NatsConnectionError('request on %s to %s failed: the connection was closed' % (
+                        oldest, client.connected_url))
+                if self.answered == answered:
                     raise client._no_answer(oldest)
                 answered = self.answered  # answers came in meanwhile: wait again for the rest
-            return dict((api_subject, self.results[api_subject]) for api_subject in api_subjects)
+            return dict((api_subject, self.results[api_subject]) for api_subject in self.subjects)
         finally:
-            denied.cancel()
-            if not self.done.done():
-                self.done.cancel()
-            elif not self.done.cancelled():
-                self.done.exception()  # marks it retrieved: asyncio logs nothing about it
+            await self._end()
+
+    async def _end(self):
+        self.abandon()
+        if self.subscription is not None:
+            subscription, self.subscription = self.subscription, None
             try:
                 await subscription.unsubscribe()
             except Exception:
                 pass  # the connection is gone: the error that ended the reads is the one raised
+
+    def abandon(self):
+        """Stop listening for violations; settle the outcome so that asyncio never reports it unread."""
+        if self.watch in self.client._watches:
+            self.client._watches.remove(self.watch)
+        if self.done is None:
+            return
+        if not self.done.done():
+            self.done.cancel()
+        elif not self.done.cancelled():
+            self.done.exception()

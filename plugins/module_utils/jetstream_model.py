@@ -838,7 +838,7 @@ _ATOMS = (str, int, float, bool, type(None))
 def _copy(value):
     if type(value) in _ATOMS:
         return value
-    if type(value) is list and all(type(item) in _ATOMS for item in value):
+    if isinstance(value, list) and all(type(item) in _ATOMS for item in value):
         return list(value)  # subjects and the like: what deepcopy returns, at a fraction of its cost
     return copy.deepcopy(value)
 

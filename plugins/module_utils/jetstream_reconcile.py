@@ -496,8 +496,8 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(),
     # stream -> {name: info} of every listing the plan needs.  The listings of every stream on
     # the server that may hold them are asked for at once (one round trip's wait, not one per
     # stream), and the streams are planned while the server answers; each stream's consumers
-    # are planned as its listing arrives.  A listing of a stream that is missing, or that its
-    # plan deletes or creates anew, is not used: its consumers go with it.
+    # are planned as its listing arrives.  A stream that is missing or declared absent is not
+    # listed; the listing of one that its plan recreates is not used: its consumers go with it.
     listed = {}
     pruned_streams = set()
 
@@ -513,8 +513,9 @@ def plan_layout(client, entries, prune=False, prune_prefixes=(), prune_names=(),
     wanted = set(consumers_of)
     if prune:
         wanted.update(e['stream'] for e in streams if e['kind'] == 'stream' and e['state'] == 'present')
-    list_consumers_of(client, sorted(s for s in wanted if s in on_server), on_listing=on_listing,
-                      meanwhile=while_listing)
+    declared_absent = set(e['stream'] for e in streams if e['state'] == 'absent')
+    list_consumers_of(client, sorted(s for s in wanted if s in on_server and s not in declared_absent),
+                      on_listing=on_listing, meanwhile=while_listing)
     for stream in consumers_of:
         if stream not in listed:
             plan_consumers(stream, {})
@@ -749,9 +750,11 @@ def reconcile(client, layout, prune=False, prune_prefixes=(), prune_names=(), ch
     """
     if started is None:
         started = clock()
-    # The first reads go out before the layout is checked: the server answers meanwhile.
+    # The first reads go out before the layout is checked: the server answers meanwhile.  The
+    # account is read for consumers to create or keep (plan_layout reads it for those only).
     client.prefetch('STREAM.LIST', 'streams')
-    if layout.get('consumers'):
+    if any(isinstance(item, dict) and item.get('state', 'present') == 'present'
+           for item in layout.get('consumers') or ()):
         client.prefetch('INFO')
     entries = parse_layout(layout)
     entries, subjects = plan_layout(client, entries, prune=prune, prune_prefixes=prune_prefixes,
@@ -825,9 +828,7 @@ def cyclic_gc_paused():
 
     A pass allocates many short-lived dicts, which reference counting frees; each collection
     the allocations trigger walks every object of the process, and inside Ansible's worker that
-    is the whole controller's heap, a large share of a big layout's pass for no garbage.  What
-    the pass leaves alive (its results) is frozen before the collector runs again: the first
-    collection would otherwise walk all of it at once, for no garbage either.
+    is the whole controller's heap, a large share of a big layout's pass for no garbage.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -835,7 +836,6 @@ def cyclic_gc_paused():
         yield
     finally:
         if enabled:
-            gc.freeze()
             gc.enable()
 
 

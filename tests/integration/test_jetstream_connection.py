@@ -1,6 +1,9 @@
 """The shared connection, against real servers: TLS, users, NKEYs, creds, tokens, domains,
 environment fallback, and errors that name the server and the reason without hanging."""
+import time
+
 import pytest
+from ansible_collections.cim.nats.plugins.module_utils.connection import JetStreamClient, resolve_connection
 
 from conftest import make_nkey, run_module, stream_config
 from nats_harness import free_port, release_binary, start_nats_server
@@ -114,6 +117,18 @@ def test_websocket_url(tmp_path, unique):
         assert unique in info['streams']
     finally:
         server.stop()
+
+
+def test_a_read_sent_ahead_is_collected_after_a_wait_longer_than_its_timeout(nats_plain, unique):
+    """A read sent ahead (the reconcile's first reads, while the layout is checked) waits for its
+    answer from when it is collected: work longer than the request timeout in between is fine."""
+    settings = resolve_connection({'server': [nats_plain.url], 'request_timeout': 1}, environ={})
+    with JetStreamClient(settings) as client:
+        client.api('STREAM.CREATE.' + unique, {'name': unique, 'subjects': [unique.lower() + '.>']})
+        client.prefetch('STREAM.LIST', 'streams')
+        time.sleep(1.5)
+        assert unique in [info['config']['name'] for info in client.paged('STREAM.LIST', 'streams')]
+        client.api('STREAM.DELETE.' + unique)
 
 
 def test_no_jetstream_permission_is_explained(nats_tls):

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -547,6 +548,61 @@ def test_a_stream_listing_of_several_pages_is_read_whole(server):
     assert second['changed'] is False, second['summary']
     assert second['summary'].startswith('300 streams (300 unchanged)'), second['summary']
     assert sorted(o['name'] for o in second['objects']) == sorted(s['name'] for s in streams)
+
+
+ACCOUNTS = '''
+accounts {
+  JS: {
+    jetstream: enabled
+    users: [
+      {user: js, password: js-pass}
+      {user: noinfo, password: noinfo-pass, permissions: {publish: {deny: ["$JS.API.INFO"]}}}
+    ]
+  }
+  PLAIN: {users: [{user: plain, password: plain-pass}]}
+}
+'''
+
+
+def as_user(nats, user, password):
+    return types.SimpleNamespace(args={'server': nats.url, 'user': user, 'password': password})
+
+
+@pytest.fixture(scope='module')
+def accounts(tmp_path_factory):
+    """A server with a JetStream account (a user who may not read the account info) and an account without JetStream."""
+    nats = start_nats_server(tmp_path_factory.mktemp('accounts'), ACCOUNTS)
+    yield nats
+    nats.stop()
+
+
+def test_a_read_the_server_answers_with_an_error_fails_the_pass(accounts):
+    """An account without JetStream: the first reads of the pass are answered with an error, and
+    the run fails saying so (in check mode too) instead of planning against an empty server."""
+    plain = as_user(accounts, 'plain', 'plain-pass')
+    streams = [{'name': 'ORDERS', 'subjects': ['orders.>']}]
+    with_consumers = layout(plain, streams=streams, consumers=[{'stream': 'ORDERS', 'name': 'READER'}])
+    assert with_consumers['failed'] is True and 'JetStream not enabled' in with_consumers['msg'], with_consumers
+    checked = layout(plain, check=True, streams=streams)
+    assert checked['failed'] is True and 'JetStream not enabled' in checked['msg'], checked
+
+
+def test_a_refusal_is_said_for_the_read_it_refuses(accounts):
+    """A user who may not read the account info: a layout that needs it fails naming that read;
+    one that only deletes consumers does not need it, and the refusal of a read sent ahead is
+    blamed on nothing else."""
+    noinfo = as_user(accounts, 'noinfo', 'noinfo-pass')
+    # Enough streams that their listing is still being read when the refusal comes in.
+    streams = [{'name': 'WORK', 'subjects': ['work.>']}] + [
+        {'name': 'MORE_%03d' % n, 'subjects': ['more.%d' % n], 'storage': 'memory'} for n in range(300)]
+    made = layout(as_user(accounts, 'js', 'js-pass'), streams=streams, consumers=[{'stream': 'WORK', 'name': 'OLD'}])
+    assert made.get('failed') is not True, made.get('msg')
+    needs_info = layout(noinfo, streams=streams, consumers=[{'stream': 'WORK', 'name': 'NEW'}])
+    assert needs_info['failed'] is True, needs_info
+    assert 'the server refused $JS.API.INFO to this user' in needs_info['msg'], needs_info['msg']
+    deletes = layout(noinfo, streams=streams, consumers=[{'stream': 'WORK', 'name': 'OLD', 'state': 'absent'}])
+    assert deletes.get('failed') is not True, deletes.get('msg')
+    assert deletes['summary'].startswith('301 streams (301 unchanged); 1 consumer (1 deleted)'), deletes['summary']
 
 
 def test_a_refused_consumer_listing_fails_the_plan_at_once_naming_it(nats_tls, unique):
