@@ -343,7 +343,7 @@ def test_a_changed_password_gets_one_new_hash_for_every_host():
 
 def test_hashes_of_one_host_each_are_kept_and_checked_by_their_host():
     """A deployment whose hosts each have their own salts changes nothing, as before."""
-    applied = [nats_hash_passwords(CONFIG, None, 4) for _ in range(3)]
+    applied = [nats_hash_passwords(CONFIG, None, 4) for _host in range(3)]
     assert applied[0] != applied[1]
     out, checks = play([CONFIG] * 3, applied)
     assert out == applied
