@@ -8,6 +8,8 @@
   verifies the password, so a second run is unchanged.
 - ``nats_hash_passwords``: bcrypt every ``password`` and ``token`` in a config dict (not yet
   hashed), reusing the hashes of the config applied before where they verify.
+- ``nats_shared_hashes``: the hashes the hosts of a play share, checked once for all of them (and
+  one new hash per secret where they need one), for ``nats_hash_passwords``.
 - ``nats_redact``: remove URL credentials, hashes and known secrets from text before it is shown.
 - ``nats_size_bytes`` / ``nats_duration_seconds``: read sizes and durations the way nats-server does.
 - ``nats_server_change``: classify the difference between the applied and the desired server state
@@ -18,7 +20,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+import hmac
 import json
+import os
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -273,7 +278,71 @@ def _secret_places(data):
     return found
 
 
-def nats_hash_passwords(data, previous=None, cost=11):
+def _checked_secret(value, place, cost):
+    """The bytes of a secret as nats_bcrypt hashes them; AnsibleFilterError if it cannot be hashed."""
+    text = _secret_text(value, place)
+    secret = to_bytes(text, errors="surrogate_or_strict")
+    if not secret or len(secret) > 72 or not 4 <= int(cost) <= 31:
+        raise AnsibleFilterError("%s cannot be hashed" % place)
+    return secret
+
+
+def _digest(key, secret):
+    return hmac.new(to_bytes(key), secret, hashlib.sha256).hexdigest()
+
+
+def nats_shared_hashes(data, previous_configs=None, cost=11, part=0, parts=1):
+    """Check once, for the hosts of a play, the bcrypt hashes they share.
+
+    ``data`` is one host's config dict (plaintext secrets), ``previous_configs`` the configs the
+    running servers of the play's hosts applied (one per host; empty for a host without one). At
+    each place of a secret (see ``nats_hash_passwords``), every hash deployed on two hosts or more
+    is checked against this host's secret, once instead of once per host; where no host has a
+    hash yet, or none of the shared ones verifies, one new hash is made, with a random salt, for
+    every host whose secret is the same. Returns ``{'key': ..., 'places': {place: {'digest': ...,
+    'checked': [...], 'valid': [...]}}}`` for ``nats_hash_passwords(..., shared=...)``: the digest
+    (HMAC-SHA256 under a random key made for this call) tells a host whether its own secret at
+    that place is the one checked, without bcrypt. The result verifies passwords quickly: it is
+    for the run only (no_log, never written anywhere).
+
+    ``part`` of ``parts`` shares the work out between the hosts: each one (part = its index in the
+    play) takes every ``parts``-th place of its secrets, in sorted order, so that the checks run on
+    the hosts at once; ``nats_hash_passwords`` takes the list of their results.
+    """
+    if not HAS_BCRYPT:
+        raise AnsibleFilterError("the nats_shared_hashes filter needs the Python library bcrypt on "
+                                 "the controller (pip install bcrypt)")
+    if not isinstance(data, dict):
+        raise AnsibleFilterError("nats_shared_hashes expects a config dict, got %s" % type(data).__name__)
+    cost = int(cost)
+    prefix = "$2a$%02d$" % cost
+    deployed = [_secret_places(config) if isinstance(config, dict) else {}
+                for config in (previous_configs or [])]
+    part, parts = int(part), int(parts)
+    if not 0 <= part < parts:
+        raise AnsibleFilterError("nats_shared_hashes: part must be 0 to parts - 1, got %d of %d" % (part, parts))
+    key = to_text(os.urandom(16).hex())
+    places = {}
+    secrets = _secret_places(data)
+    for place in sorted(secrets)[part::parts]:
+        value = secrets[place]
+        if value is None or value == "" or (isinstance(value, string_types) and _BCRYPT_RE.match(value)):
+            continue
+        try:
+            secret = _checked_secret(value, place, cost)
+        except AnsibleFilterError:
+            continue  # nats_hash_passwords reports it, naming the place
+        hashes = [found.get(place) for found in deployed]
+        usable = [h for h in hashes if _is_bcrypt(h) and h.startswith(prefix)]
+        shared = sorted(set(h for h in usable if usable.count(h) > 1))
+        valid = [h for h in shared if _reusable(secret, h, cost)]
+        if not valid and (shared or len(usable) < len(hashes)):
+            valid = [to_text(bcrypt.hashpw(secret, bcrypt.gensalt(cost, prefix=b"2a")))]
+        places[place] = {"digest": _digest(key, secret), "checked": shared, "valid": valid}
+    return {"key": key, "places": places}
+
+
+def nats_hash_passwords(data, previous=None, cost=11, shared=None):
     """Return a copy of a nats-server config dict in which every ``password`` and ``token`` value
     that is not already a bcrypt hash is replaced by its bcrypt hash (see ``nats_bcrypt``).
 
@@ -282,19 +351,59 @@ def nats_hash_passwords(data, previous=None, cost=11):
     salt. The place of a user entry is its user name within its list (``authorization.users``,
     ``accounts.<name>.users``); of any other secret, its dotted path. Numbers are hashed as their
     digits; values already hashed are kept as given.
+
+    ``shared`` is what ``nats_shared_hashes`` found for the play's hosts (one result, or the list of
+    the hosts' parts): where this secret is the one it checked, a hash it found valid is kept (or
+    taken, instead of a fresh one) without bcrypt, and one it found invalid is not checked again.
     """
     if previous in (None, ""):
         previous = {}
     if not isinstance(previous, dict):
         raise AnsibleFilterError("nats_hash_passwords: the second argument is the config the server "
                                  "applied before (a dict, or empty), not a %s" % type(previous).__name__)
+    if shared in (None, ""):
+        shared = []
+    if isinstance(shared, dict):
+        shared = [shared]
+    if not isinstance(shared, (list, tuple)) or not all(isinstance(part, dict) for part in shared):
+        raise AnsibleFilterError("nats_hash_passwords: shared is what nats_shared_hashes returned "
+                                 "(a dict or a list of them, or empty), not a %s" % type(shared).__name__)
+    # Per place, the first part that checked it, and the key of its digest.
+    checks = {}
+    for part in shared:
+        for place, checked in (part.get("places") or {}).items():
+            checks.setdefault(place, (part.get("key"), checked))
     deployed = _secret_places(previous)
+
+    def from_shared(value, place, previous_hash):
+        """The hash to use from the play's shared check, or None to hash as a single host."""
+        if place not in checks:
+            return None
+        key, checked = checks[place]
+        try:
+            secret = _checked_secret(value, place, cost)
+        except AnsibleFilterError:
+            return None
+        if not hmac.compare_digest(_digest(key, secret), str(checked["digest"])):
+            return None  # another secret than the one checked
+        if previous_hash in checked["valid"]:
+            return previous_hash
+        if previous_hash not in checked["checked"] and _is_bcrypt(previous_hash) \
+                and _reusable(secret, previous_hash, cost):
+            return previous_hash
+        if checked["valid"]:
+            return checked["valid"][0]
+        # The deployed hash (if any) was just checked: a new one, without checking it again.
+        return to_text(bcrypt.hashpw(secret, bcrypt.gensalt(int(cost), prefix=b"2a")))
 
     def hashed(value, place):
         if isinstance(value, string_types) and _BCRYPT_RE.match(value):
             return value
         previous_hash = deployed.get(place)
         _secret_text(value, place)
+        found = from_shared(value, place, previous_hash) if checks else None
+        if found is not None:
+            return to_text(found)
         try:
             return nats_bcrypt(value, previous_hash if _is_bcrypt(previous_hash) else None, cost)
         except AnsibleFilterError as exc:
@@ -467,6 +576,7 @@ class FilterModule(object):
             "nats_conf": nats_conf,
             "nats_bcrypt": nats_bcrypt,
             "nats_hash_passwords": nats_hash_passwords,
+            "nats_shared_hashes": nats_shared_hashes,
             "nats_redact": nats_redact,
             "nats_size_bytes": nats_size_bytes,
             "nats_duration_seconds": nats_duration_seconds,

@@ -17,6 +17,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cim.nats.plugins.filter.nats_server import (
     FilterModule, nats_bcrypt, nats_conf, nats_duration_seconds, nats_hash_passwords, nats_redact,
+    nats_shared_hashes,
     nats_server_change, nats_size_bytes)
 from nats_harness import SERVER_BIN, NatsServer, free_port, release_binary, releases_on_disk, validate_config
 
@@ -85,7 +86,7 @@ def check_config(tmp_path, config):
 
 def test_filters_are_registered():
     assert set(FilterModule().filters()) == {
-        "nats_conf", "nats_bcrypt", "nats_hash_passwords", "nats_size_bytes",
+        "nats_conf", "nats_bcrypt", "nats_hash_passwords", "nats_shared_hashes", "nats_size_bytes",
         "nats_duration_seconds", "nats_server_change", "nats_redact"}
 
 
@@ -290,6 +291,89 @@ def test_a_second_run_with_the_applied_config_is_identical():
     reordered["authorization"]["users"].reverse()
     again = nats_hash_passwords(reordered, applied, 4)
     assert again["authorization"]["users"] == list(reversed(applied["authorization"]["users"]))
+
+
+def play(configs, applied):
+    """What the role does on the hosts of a play: each host checks its share of the hashes they
+    have in common, then builds its config with every host's share. Returns (configs, bcrypt checks)."""
+    checks = []
+    original = bcrypt.checkpw
+
+    def counted(secret, hashed):
+        checks.append(hashed)
+        return original(secret, hashed)
+
+    bcrypt.checkpw = counted
+    try:
+        shares = [nats_shared_hashes(config, applied, 4, index, len(configs))
+                  for index, config in enumerate(configs)]
+        built = [nats_hash_passwords(config, previous, 4, shares) for config, previous in zip(configs, applied)]
+    finally:
+        bcrypt.checkpw = original
+    return built, len(checks)
+
+
+def secrets(config):
+    return [config["authorization"]["token"], config["cluster"]["authorization"]["password"]] + [
+        user["password"] for user in config["authorization"]["users"] + config["accounts"]["X"]["users"]
+        if not user["password"].startswith("$2a$11$already")]
+
+
+def test_hosts_with_the_same_secrets_share_one_hash_each_checked_once_for_the_play():
+    first, checks = play([CONFIG] * 3, [{}] * 3)
+    assert checks == 0  # nothing deployed: one new hash per secret, for every host
+    assert first[0] == first[1] == first[2]
+    assert all(bcrypt.checkpw(b"tok", secrets(host)[0].encode()) for host in first)
+    again, checks = play([CONFIG] * 3, first)
+    assert again == first
+    assert checks == len(secrets(first[0]))  # once per secret, not once per host and secret
+
+
+def test_a_changed_password_gets_one_new_hash_for_every_host():
+    applied, _checks = play([CONFIG] * 3, [{}] * 3)
+    wanted = copy.deepcopy(CONFIG)
+    wanted["authorization"]["users"][1]["password"] = "pb-new"
+    out, _checks = play([wanted] * 3, applied)
+    assert out[0] == out[1] == out[2]
+    new = out[0]["authorization"]["users"][1]["password"]
+    assert new != applied[0]["authorization"]["users"][1]["password"]
+    assert bcrypt.checkpw(b"pb-new", new.encode())
+    assert out[0]["authorization"]["users"][0] == applied[0]["authorization"]["users"][0]
+
+
+def test_hashes_of_one_host_each_are_kept_and_checked_by_their_host():
+    """A deployment whose hosts each have their own salts changes nothing, as before."""
+    applied = [nats_hash_passwords(CONFIG, None, 4) for _host in range(3)]
+    assert applied[0] != applied[1]
+    out, checks = play([CONFIG] * 3, applied)
+    assert out == applied
+    assert checks == 3 * len(secrets(applied[0]))
+
+
+def test_a_host_with_another_password_is_not_given_the_shared_hash():
+    applied, _checks = play([CONFIG] * 3, [{}] * 3)
+    other = copy.deepcopy(CONFIG)
+    other["authorization"]["users"][0]["password"] = "pa-other"
+    out, _checks = play([CONFIG, CONFIG, other], applied)
+    assert out[0] == out[1] == applied[0]
+    mine = out[2]["authorization"]["users"][0]["password"]
+    assert mine != applied[0]["authorization"]["users"][0]["password"]
+    assert bcrypt.checkpw(b"pa-other", mine.encode())
+    assert not bcrypt.checkpw(b"pa", mine.encode())
+    assert out[2]["authorization"]["users"][1] == applied[0]["authorization"]["users"][1]
+
+
+def test_a_new_host_takes_the_hash_the_others_share():
+    applied, _checks = play([CONFIG] * 3, [{}] * 3)
+    out, _checks = play([CONFIG] * 3, applied[:2] + [{}])
+    assert out == applied
+
+
+def test_the_shared_check_never_holds_a_secret():
+    shared = nats_shared_hashes(CONFIG, [{}], 4)
+    text = json.dumps(shared)
+    for secret in ("tok", "pa", "pb", "pr", "px"):
+        assert '"%s"' % secret not in text
 
 
 def test_a_changed_password_gets_a_new_hash_and_only_it():
