@@ -1,8 +1,9 @@
 """A file changed on a node is found and written again: nats_server reads the node once
 (read_node.yml) and writes only what differs, so what it compares must catch every change that
 matters. Run by ansible-playbook on the controller (local connection) over the role's own task
-files: the TLS check, the read, the local binary install and configure.yml, with the config
-checked by the real nats-server."""
+files: the preflight checks (which also work out the facts the later files use), the TLS check,
+the read, the local binary install and configure.yml, with the config checked by the real
+nats-server."""
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ PLAYBOOK = '''
       ansible.builtin.include_role:
         name: cim.nats.nats_server
         tasks_from: "{{ item }}"
-      loop: [preflight_tls.yml, read_node.yml, install_local.yml, configure.yml]
+      loop: [preflight.yml, preflight_tls.yml, read_node.yml, install_local.yml, configure.yml]
 '''
 
 
