@@ -214,10 +214,10 @@ class Bench(object):
         with open(os.path.join(self.inventory, "group_vars", "all", "layout.json"), "w") as handle:
             json.dump(dict(role_vars, jetstream_server=self.server.url), handle)
 
-    def _playbook(self, playbook, role_vars, label):
+    def _playbook(self, playbook, role_vars, label, env=None):
         self._declare(role_vars)
         return _run(["ansible-playbook", "-i", os.path.join(self.inventory, "hosts.yml"), playbook],
-                    self.env, label)
+                    env or self.env, label)
 
     def role(self, role_vars, _api_layout):
         tasks_file = os.path.join(self.workdir, "tasks.json")
@@ -226,9 +226,7 @@ class Bench(object):
         env = dict(self.env, ANSIBLE_CALLBACKS_ENABLED="cim_bench_profile",
                    ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "benchmarks", "callback"),
                    CIM_BENCH_TASKS_FILE=tasks_file)
-        self._declare(role_vars)
-        elapsed, _out = _run(["ansible-playbook", "-i", os.path.join(self.inventory, "hosts.yml"),
-                              "playbooks/jetstream.yml"], env, "(a) the role")
+        elapsed, _out = self._playbook("playbooks/jetstream.yml", role_vars, "(a) the role", env)
         # The module's own time to the millisecond (its summary line rounds to 10 ms), as the
         # benchmark callback kept it from the result.
         with open(tasks_file) as handle:

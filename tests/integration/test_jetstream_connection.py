@@ -1,11 +1,14 @@
 """The shared connection, against real servers: TLS, users, NKEYs, creds, tokens, domains,
 environment fallback, and errors that name the server and the reason without hanging."""
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 from ansible_collections.cim.nats.plugins.module_utils.connection import JetStreamClient, resolve_connection
 
-from conftest import make_nkey, run_module, stream_config
+from conftest import COLLECTIONS, make_nkey, run_module, stream_config
 from nats_harness import free_port, release_binary, start_nats_server
 
 
@@ -115,8 +118,29 @@ def test_websocket_url(tmp_path, unique):
         assert info.get('failed') is not True, info.get('msg')
         assert info['server']['connected_url'] == url
         assert unique in info['streams']
+        # Another user of nats-py, in a process that imported the collection's connection first,
+        # still gets its websocket transport.
+        other = subprocess.run([sys.executable, '-c', OTHER_WEBSOCKET_USER, url], capture_output=True, text=True,
+                               env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=60, check=False)
+        assert other.returncode == 0 and other.stdout.strip() == 'connected', other.stdout + other.stderr
     finally:
         server.stop()
+
+
+OTHER_WEBSOCKET_USER = """
+import asyncio, sys
+import ansible_collections.cim.nats.plugins.module_utils.connection  # noqa: F401 (first, as a module run)
+import nats
+
+
+async def main(url):
+    nc = await nats.connect(url, allow_reconnect=False, connect_timeout=5)
+    print('connected' if nc.is_connected else 'not connected')
+    await nc.close()
+
+
+asyncio.run(main(sys.argv[1]))
+"""
 
 
 def test_a_read_sent_ahead_is_collected_after_a_wait_longer_than_its_timeout(nats_plain, unique):
