@@ -3,6 +3,7 @@ idempotence, side effects, verify, destroy) on systemd containers from the test 
 default scenario on every Debian release of tools/image/releases.txt, each under container and
 network names of its own, the others on the main test image ($CIM_NATS_TEST_IMAGE)."""
 import os
+import re
 import subprocess
 import time
 
@@ -73,12 +74,17 @@ def test_molecule_scenario(scenario, debian):
 
 
 def _failures(text):
-    """The lines of a Molecule log that say what failed (fatal tasks, failed claims), with the
-    task names before them: what the CI output must show even when the tail is all teardown."""
+    """The lines of a Molecule log that say what failed (fatal tasks with the task names before
+    them, after each failed claim of the checks with the lines after it, where the checks print
+    the error): what the CI output must show even when the tail is all teardown."""
     lines = text.splitlines()
-    marks = [i for i, line in enumerate(lines) if "fatal:" in line or "FAILED!" in line or "- 'FAIL" in line]
+    fatal = [i for i, line in enumerate(lines) if "fatal:" in line or "FAILED!" in line]
+    claims = [i for i, line in enumerate(lines) if re.search(r"(^|[\s'\"])FAIL ", line)]
     picked = []
-    for i in marks[:8]:
+    for i in claims[:8]:
+        picked.extend(lines[i:i + 10])
+        picked.append("--")
+    for i in fatal[:4]:
         picked.extend(lines[max(0, i - 4):i + 12])
         picked.append("--")
-    return "\n".join(picked)[:8000] or "(no fatal task found in the log)"
+    return "\n".join(picked)[:12000] or "(no fatal task found in the log)"
