@@ -74,9 +74,9 @@ def test_molecule_scenario(scenario, debian):
 
 
 def _failures(text):
-    """The lines of a Molecule log that say what failed (fatal tasks with the task names before
-    them, after each failed claim of the checks with the lines after it, where the checks print
-    the error): what the CI output must show even when the tail is all teardown."""
+    """The lines of a Molecule log that say what failed: first each failed claim of the checks
+    with the lines after it (the error the checks print), then the fatal tasks with the task
+    names before them. What the CI output must show even when the tail is all teardown."""
     lines = text.splitlines()
     fatal = [i for i, line in enumerate(lines) if "fatal:" in line or "FAILED!" in line]
     claims = [i for i, line in enumerate(lines) if re.search(r"(^|[\s'\"])FAIL ", line)]
@@ -88,3 +88,23 @@ def _failures(text):
         picked.extend(lines[max(0, i - 4):i + 12])
         picked.append("--")
     return "\n".join(picked)[:12000] or "(no fatal task found in the log)"
+
+
+def test_the_failure_excerpt_leads_with_each_failed_claim_and_its_error():
+    log = "\n".join([
+        "TASK [Run the reliability checks] ***",
+        "fatal: [localhost]: FAILED! =>",
+        "    stdout: |-",
+        "      ok   inconsistent input fails before any host is touched",
+        "      FAIL a reload that splits the routes: URLError: <urlopen error [Errno 111] Connection refused>",
+        "      Traceback (most recent call last):",
+        "FAILED - RETRYING: [node-1]: Gate 3 (119 retries left).",
+        "      FAIL an R3 stream to publish to: TimeoutError",
+    ] + ["teardown"] * 40)
+    excerpt = _failures(log).splitlines()
+    assert excerpt[0].strip().startswith("FAIL a reload that splits the routes: URLError")
+    assert excerpt[1].strip() == "Traceback (most recent call last):"
+    claims = [line.strip().split(":")[0] for line in excerpt if line.strip().startswith("FAIL ")]
+    assert claims[:2] == ["FAIL a reload that splits the routes", "FAIL an R3 stream to publish to"]
+    assert "TASK [Run the reliability checks] ***" in excerpt
+    assert not any(line.strip().startswith("ok ") for line in excerpt[:excerpt.index("--")])
