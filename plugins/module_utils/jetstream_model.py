@@ -904,8 +904,8 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
             plan['reasons'].append('%s exists and state is absent' % plan['label'])
         return _finish(plan)
     validate_stream_config(desired)
-    create_request = _create_request(desired)
-    desired_forms = _STREAM_FORMS(create_request)
+    # The forms of the create request (``_create_request(desired)``), which is only built to be sent.
+    desired_forms = _STREAM_FORMS(desired)
     expected = _stream_as_stored(dict(desired_forms), server_limits)
     plan['server_defaulted'] = [] if server_limits is not None else server_defaulted(
         desired, before, expected, SERVER_LIMITED_STREAM_FIELDS)
@@ -923,7 +923,7 @@ def plan_stream(desired, current, recreate=False, acknowledge_data_loss=False, s
             plan['refused'] = unsupported
             return _finish(plan)
         plan['action'] = 'create'
-        plan['request'] = create_request
+        plan['request'] = _create_request(desired)
         plan['after'] = expected
         plan['changes'] = _created_fields(defaults, plan['after'], STREAM_FIELDS)
         return _finish(plan)
@@ -1042,11 +1042,11 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
             plan['reasons'].append('%s exists and state is absent' % plan['label'])
         return _finish(plan)
     validate_consumer_config(desired)
-    create_request = _create_request(desired)
-    create_request['name'] = create_request['durable_name'] = name
     if limits is None:
         limits = _consumer_limits((stream_config or {}).get('consumer_limits'))
-    desired_forms = _CONSUMER_FORMS(create_request)
+    # The forms of the create request (``_create_request(desired)`` named ``name``), which is only built to be sent.
+    desired_forms = _CONSUMER_FORMS(desired)
+    desired_forms['name'] = desired_forms['durable_name'] = _CONSUMER_FORMS.form('name', name)
     expected = _consumer_as_stored(dict(desired_forms), limits, account_limits, server_limits)
     plan['server_defaulted'] = [] if server_limits is not None else server_defaulted(
         desired, before, expected, SERVER_LIMITED_CONSUMER_FIELDS)
@@ -1061,7 +1061,8 @@ def plan_consumer(desired, current, stream_config=None, recreate=False, state='p
             plan['refused'] = unsupported
             return _finish(plan)
         plan['action'] = 'create'
-        plan['request'] = create_request
+        plan['request'] = _create_request(desired)
+        plan['request']['name'] = plan['request']['durable_name'] = name
         plan['after'] = expected
         plan['changes'] = _created_fields(defaults, plan['after'], CONSUMER_FIELDS)
         return _finish(plan)

@@ -273,46 +273,56 @@ class ItemValidator:
         self.by_keys = {}
         self.plain_checks = dict((name, _plain_value_check(option)) for name, option in argument_spec.items())
         self.required = frozenset(name for name, option in argument_spec.items() if option.get('required'))
+        self.defaults = dict((name, option['default']) for name, option in argument_spec.items()
+                             if option.get('default') is not None)
         self.unset = dict.fromkeys(argument_spec)
-        for name, option in argument_spec.items():
-            if option.get('default') is not None:
-                self.unset[name] = option['default']
+        self.unset.update(self.defaults)
         # A list or dict default would have to be copied for each item: then every item is validated.
         self.plain_items = not any(isinstance(value, (list, dict)) for value in self.unset.values())
 
     def _plain(self, item):
-        """The validated options of an item of plain values (see the class), None for any other item."""
+        """The set options of an item of plain values (see the class), None for any other item."""
         if not self.plain_items or not self.required.issubset(item):
             return None
-        params = dict(self.unset)
+        given = dict(self.defaults)
         checks = self.plain_checks
         for key, value in item.items():
             check = checks.get(key)
             if check is None or not check(value):
                 return None
-            params[key] = list(value) if isinstance(value, list) else value
-        return params
+            given[key] = list(value) if isinstance(value, list) else value
+        return given
 
     def __call__(self, item):
         """Return the validated options of ``item``; raise ``ModelError`` as the whole spec would."""
-        params = self._plain(item)
-        if params is not None:
-            return params
+        params = dict(self.unset)
+        params.update(self.given(item))
+        return params
+
+    def given(self, item):
+        """The validated options of ``item`` that are set (not None), the defaults among them.
+
+        What the conversions to an API config read: the options left unset add nothing there.
+        """
+        given = self._plain(item)
+        if given is not None:
+            return given
         keys = frozenset(item)
         validate = self.by_keys.get(keys)
         if validate is None:
             if not all(key in self.option_of for key in keys):
-                return self.validate_whole(item)  # an unknown option: the whole spec names the choices
+                return _set_options(self.validate_whole(item))  # an unknown option: the whole spec names the choices
             used = self.always.union(self.option_of[key] for key in keys)
             validate = self.by_keys[keys] = options_validator(
                 dict((name, self.argument_spec[name]) for name in used))
         try:
-            validated = validate(item)
+            return _set_options(validate(item))
         except ModelError:
-            return self.validate_whole(item)
-        params = dict.fromkeys(self.argument_spec)
-        params.update(validated)
-        return params
+            return _set_options(self.validate_whole(item))
+
+
+def _set_options(params):
+    return dict((name, value) for name, value in params.items() if value is not None)
 
 
 # One validator per kind, made the first time a layout has items of that kind: the argument
@@ -345,7 +355,7 @@ def parse_layout(layout):
                 problems.append('%s: each item must be a dict of options, not %r' % (where, item))
                 continue
             try:
-                params = validate_options(item)
+                params = validate_options.given(item)
             except ModelError as exc:
                 problems.append('%s: %s' % (where, exc))
                 continue
