@@ -89,6 +89,17 @@ class Deployment:
         return json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]
 
 
+    def service_report(self, name):
+        """nats-server's unit state and the last lines of its journal on one node, for a failure message."""
+        try:
+            found = self.adhoc(name, "ansible.builtin.shell",
+                               "systemctl show nats-server -p ActiveState,SubState,NRestarts,ExecMainStatus,"
+                               "ExecMainStartTimestamp; journalctl -u nats-server -n 30 --no-pager")
+            return f"{name}: " + found[name].get("stdout", "")
+        except Exception as err:  # noqa: BLE001 - a report of the failure must not replace it
+            return f"{name}: no report of nats-server ({err})"
+
+
 def task_results(output):
     """From a playbook's output: (task name, 'ok' | 'changed', host) for every host result line, in order."""
     task = ""
@@ -560,8 +571,19 @@ async def main(settings_path):
         assert after[lone][0] == before[lone][0] and after[lone][1] != before[lone][1], "not a reload"
         rc, out, heal_seconds = await d.playbook_run({}, "split-routes-healed", limit=lone)
         assert rc == 0, f"the run with the route password undone failed:\n{out[-3000:]}"
-        routes = sorted(r["remote_name"] for r in s.monitor(lone, "/routez").get("routes") or [])
-        assert set(routes) == set(s.names) - {lone}, f"routes of {lone} after the heal: {routes}"
+
+        def routes_whole():
+            routes = sorted(r["remote_name"] for r in s.monitor(lone, "/routez").get("routes") or [])
+            return routes if set(routes) == set(s.names) - {lone} else None
+        try:
+            # The run waited for the routes; a node that answers nothing right after it is news.
+            await wait_until(routes_whole, timeout=30, what=f"every route of {lone} back")
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n{d.service_report(lone)}") from None
+        healed = server_state(s)
+        assert healed[lone][0] == before[lone][0], (
+            f"{lone}'s nats-server restarted while the split was undone (a reload was expected):\n"
+            f"{d.service_report(lone)}")
         return f"stopped in {seconds:.0f} s: {m.group(1)[:200]!r}; undone and whole again in {heal_seconds:.0f} s"
 
     await checks.run("inconsistent input fails before any host is touched", preflight_stops_bad_input)
