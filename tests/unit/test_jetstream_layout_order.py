@@ -150,6 +150,7 @@ def test_an_item_is_validated_exactly_as_the_whole_argument_spec_validates_it(ki
     from ansible_collections.cim.nats.plugins.module_utils.jetstream_reconcile import LAYOUT_KINDS, ItemValidator
 
     spec = dict((k, s) for _key, k, s, _conv in LAYOUT_KINDS)[kind]()
+    to_config = dict((k, conv) for _key, k, _spec, conv in LAYOUT_KINDS)[kind]
 
     def outcome(validate):
         try:
@@ -160,6 +161,9 @@ def test_an_item_is_validated_exactly_as_the_whole_argument_spec_validates_it(ki
     fast = ItemValidator(spec)
     assert outcome(fast) == outcome(options_validator(spec))
     assert outcome(fast) == outcome(options_validator(spec))  # again, with the validator of these keys reused
+    # A layout converts only the options an item sets: the same API config (or error) as from all of them.
+    whole = options_validator(spec)
+    assert outcome(lambda i: to_config(fast.given(i))) == outcome(lambda i: to_config(whole(i)))
 
 
 def test_the_cycle_collector_paused_for_a_pass_runs_again_after_it_whatever_happened():
